@@ -1,0 +1,68 @@
+# transformer: PostgreSQL extension running transformer models in the backend.
+#
+#   make && make install        build and install (PGXS; needs pg_config on PATH)
+#   make unit                   build and run the C unit tests of the core (prove)
+#   make installcheck           pg_regress suites in sql/ + expected/ (running server)
+#   make pgtap                  pgTAP suites in test/pgtap (running server)
+#   make bench                  benchmarks (bench/README.md)
+#   test/run                    everything above on a throwaway cluster (what CI runs)
+
+EXTENSION = transformer
+EXTVERSION = 0.1.0
+MODULE_big = transformer
+
+CORE_SRCS = $(sort $(wildcard src/tf_*.c))
+PG_SRCS = $(sort $(wildcard src/pg_*.c))
+OBJS = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
+
+DATA = sql/$(EXTENSION)--$(EXTVERSION).sql
+REGRESS = $(sort $(notdir $(basename $(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql)))))
+REGRESS_OPTS = --inputdir=. --outputdir=test/results
+
+# OpenBLAS is not linked: backends dlopen() it on first use (src/tf_blas.h)
+SHLIB_LINK = -lutf8proc -lm -ldl -lpthread
+PG_CPPFLAGS = -Isrc
+PG_CFLAGS = -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+
+EXTRA_CLEAN = test/unit/build test/results
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Shipped default models: installed under $(datadir)/transformer/<name>
+MODELS = $(notdir $(patsubst %/config.json,%,$(wildcard models/*/config.json)))
+MODEL_DIR = $(DESTDIR)$(datadir)/transformer
+
+install: install-models
+.PHONY: install-models
+install-models:
+	@for m in $(MODELS); do \
+		$(MKDIR_P) '$(MODEL_DIR)/'$$m && \
+		(cd models/$$m && find . -type f | while read f; do \
+			$(MKDIR_P) "$(MODEL_DIR)/$$m/$$(dirname $$f)" && \
+			$(INSTALL_DATA) "$$f" "$(MODEL_DIR)/$$m/$$f" || exit 1; done) || exit 1; \
+	done
+
+# ---- C unit tests of the core: plain executables printing TAP ----
+UNIT_SRCS = $(wildcard test/unit/test_*.c)
+UNIT_BINS = $(patsubst test/unit/%.c,test/unit/build/%,$(UNIT_SRCS))
+UNIT_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Isrc -Itest/unit
+
+test/unit/build/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/tf_*.h) test/unit/tap.h
+	@mkdir -p test/unit/build
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) -lutf8proc -lm -ldl -lpthread
+
+.PHONY: unit pgtap fixtures bench
+unit: $(UNIT_BINS)
+	prove --exec '' $(UNIT_BINS)
+
+pgtap:
+	pg_prove --ext .sql test/pgtap/
+
+fixtures:
+	/usr/bin/python3 test/reference/make_bert_fixtures.py --out test/fixtures
+	/usr/bin/python3 test/reference/make_marian_fixtures.py --out test/fixtures
+
+bench:
+	bench/run

@@ -1,0 +1,54 @@
+/*
+ * tf_arena.c: a growing buffer addressed by offsets (see tf_arena.h).
+ */
+#include "tf_arena.h"
+
+#include <string.h>
+
+#include "tf_runtime.h"
+
+void
+tf_arena_init(TfArena *arena, size_t initial)
+{
+	arena->capacity = initial < 64 ? 64 : initial;
+	arena->base = tf_alloc(arena->capacity);
+	arena->size = 0;
+}
+
+TfOffset
+tf_arena_alloc(TfArena *arena, size_t bytes, size_t align)
+{
+	size_t		start = (arena->size + align - 1) & ~(align - 1);
+	size_t		end = start + bytes;
+
+	if (end > arena->capacity)
+	{
+		size_t		cap = arena->capacity;
+
+		while (cap < end)
+			cap = cap < ((size_t) 1 << 30) ? cap * 2 : cap + ((size_t) 1 << 30);
+		arena->base = tf_realloc(arena->base, cap);
+		arena->capacity = cap;
+	}
+	memset(arena->base + arena->size, 0, end - arena->size);
+	arena->size = end;
+	return (TfOffset) start;
+}
+
+TfOffset
+tf_arena_push(TfArena *arena, const void *src, size_t bytes, size_t align)
+{
+	TfOffset	off = tf_arena_alloc(arena, bytes, align);
+
+	if (bytes > 0)
+		memcpy(arena->base + off, src, bytes);
+	return off;
+}
+
+void
+tf_arena_free(TfArena *arena)
+{
+	tf_free(arena->base);
+	arena->base = NULL;
+	arena->size = arena->capacity = 0;
+}

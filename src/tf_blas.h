@@ -1,0 +1,41 @@
+/*
+ * tf_blas.h: OpenBLAS, loaded on first use.
+ *
+ * OpenBLAS starts its worker threads when the library is loaded. The
+ * PostgreSQL postmaster must stay single-threaded, so transformer.so does not
+ * link OpenBLAS: each backend dlopen()s it on its first computation. Signals
+ * are blocked while the library starts (and whenever it may start more
+ * threads), so that worker threads inherit a full signal mask and SIGINT,
+ * SIGTERM and the timeout signal always reach the backend's main thread.
+ */
+#ifndef TF_BLAS_H
+#define TF_BLAS_H
+
+#include <stdbool.h>
+
+#include "tf_runtime.h"
+
+/* Load OpenBLAS if not loaded yet; false with err filled if it cannot be. */
+bool		tf_blas_init(TfError *err);
+
+/* Cap the threads one BLAS call may use (1 .. cores). */
+void		tf_blas_set_threads(int threads);
+
+/* Threads OpenBLAS currently uses (0 before tf_blas_init). */
+int			tf_blas_threads(void);
+
+/*
+ * Row-major C[M, N] = alpha * op(A) @ op(B) + beta * C, where op(A) is
+ * A[M, K] (lda >= K), or A[K, M] transposed when trans_a (lda >= M); op(B)
+ * likewise B[K, N] or B[N, K] transposed. tf_blas_init must have succeeded.
+ */
+void		tf_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+					 const float *A, int lda, const float *B, int ldb,
+					 float beta, float *C, int ldc);
+
+/* The same product by three plain loops: the reference kernel for tests. */
+void		tf_sgemm_naive(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+						   const float *A, int lda, const float *B, int ldb,
+						   float beta, float *C, int ldc);
+
+#endif							/* TF_BLAS_H */

@@ -1,0 +1,165 @@
+/*
+ * tf_kernels.c: layer kernels; every matrix product goes to tf_sgemm.
+ */
+#include "tf_kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "tf_blas.h"
+
+bool
+tf_activation_parse(const char *name, TfActivation *out)
+{
+	if (strcmp(name, "gelu") == 0)
+		*out = TF_ACT_GELU;
+	else if (strcmp(name, "gelu_new") == 0 || strcmp(name, "gelu_pytorch_tanh") == 0 ||
+			 strcmp(name, "gelu_fast") == 0)
+		*out = TF_ACT_GELU_TANH;
+	else if (strcmp(name, "relu") == 0)
+		*out = TF_ACT_RELU;
+	else if (strcmp(name, "swish") == 0 || strcmp(name, "silu") == 0)
+		*out = TF_ACT_SILU;
+	else
+		return false;
+	return true;
+}
+
+void
+tf_linear(const float *x, int n, int in, const float *w, const float *b, int out, float *y)
+{
+	if (b != NULL)
+		for (int i = 0; i < n; i++)
+			memcpy(y + (size_t) i * out, b, sizeof(float) * out);
+	tf_sgemm(false, true, n, out, in, 1.0f, x, in, w, in, b != NULL ? 1.0f : 0.0f, y, out);
+}
+
+void
+tf_add_layernorm(float *x, const float *residual, int n, int d,
+				 const float *gamma, const float *beta, float eps)
+{
+	for (int i = 0; i < n; i++)
+	{
+		float	   *row = x + (size_t) i * d;
+		double		mean = 0,
+					var = 0;
+		float		inv;
+
+		if (residual != NULL)
+			for (int j = 0; j < d; j++)
+				row[j] += residual[(size_t) i * d + j];
+		for (int j = 0; j < d; j++)
+			mean += row[j];
+		mean /= d;
+		for (int j = 0; j < d; j++)
+			var += (row[j] - mean) * (row[j] - mean);
+		var /= d;
+		inv = (float) (1.0 / sqrt(var + eps));
+		for (int j = 0; j < d; j++)
+			row[j] = ((float) (row[j] - mean)) * inv * gamma[j] + beta[j];
+	}
+}
+
+void
+tf_activate(float *x, size_t n, TfActivation act)
+{
+	switch (act)
+	{
+		case TF_ACT_GELU:
+			for (size_t i = 0; i < n; i++)
+				x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float) M_SQRT1_2));
+			break;
+		case TF_ACT_GELU_TANH:
+			for (size_t i = 0; i < n; i++)
+				x[i] = 0.5f * x[i] * (1.0f + tanhf(0.7978845608028654f *
+												   (x[i] + 0.044715f * x[i] * x[i] * x[i])));
+			break;
+		case TF_ACT_RELU:
+			for (size_t i = 0; i < n; i++)
+				x[i] = x[i] > 0 ? x[i] : 0;
+			break;
+		case TF_ACT_SILU:
+			for (size_t i = 0; i < n; i++)
+				x[i] = x[i] / (1.0f + expf(-x[i]));
+			break;
+	}
+}
+
+void
+tf_softmax_rows(float *x, int rows, int cols)
+{
+	for (int i = 0; i < rows; i++)
+	{
+		float	   *row = x + (size_t) i * cols;
+		float		max = row[0];
+		double		sum = 0;
+		float		inv;
+
+		for (int j = 1; j < cols; j++)
+			if (row[j] > max)
+				max = row[j];
+		for (int j = 0; j < cols; j++)
+		{
+			row[j] = expf(row[j] - max);
+			sum += row[j];
+		}
+		inv = (float) (1.0 / sum);
+		for (int j = 0; j < cols; j++)
+			row[j] *= inv;
+	}
+}
+
+void
+tf_attention(const float *q, int ldq, const float *k, int ldk,
+			 const float *v, int ldv, float *out, int ldo,
+			 int Tq, int Tk, int heads, int head_dim, float scale,
+			 bool causal, float *scratch)
+{
+	for (int h = 0; h < heads; h++)
+	{
+		size_t		col = (size_t) h * head_dim;
+
+		/* scratch[Tq, Tk] = scale * q_h[Tq, hd] @ k_h[Tk, hd]^T */
+		tf_sgemm(false, true, Tq, Tk, head_dim, scale, q + col, ldq, k + col, ldk,
+				 0.0f, scratch, Tk);
+		if (causal)
+			for (int i = 0; i < Tq; i++)
+				for (int j = i + Tk - Tq + 1; j < Tk; j++)
+					scratch[(size_t) i * Tk + j] = -INFINITY;
+		tf_softmax_rows(scratch, Tq, Tk);
+		/* out_h[Tq, hd] = scratch[Tq, Tk] @ v_h[Tk, hd] */
+		tf_sgemm(false, false, Tq, head_dim, Tk, 1.0f, scratch, Tk, v + col, ldv,
+				 0.0f, out + col, ldo);
+	}
+}
+
+void
+tf_sinusoidal_positions(float *out, int n_pos, int dim)
+{
+	int			sentinel = (dim + 1) / 2;
+
+	for (int p = 0; p < n_pos; p++)
+		for (int j = 0; j < dim; j++)
+		{
+			/* column j < sentinel holds even index 2j, the rest odd 2(j-s)+1 */
+			int			idx = j < sentinel ? 2 * j : 2 * (j - sentinel) + 1;
+			double		angle = p / pow(10000.0, 2.0 * (idx / 2) / dim);
+
+			out[(size_t) p * dim + j] = (float) (j < sentinel ? sin(angle) : cos(angle));
+		}
+}
+
+void
+tf_l2_normalize(float *x, int n)
+{
+	double		sum = 0;
+	double		norm;
+
+	for (int i = 0; i < n; i++)
+		sum += (double) x[i] * x[i];
+	norm = sqrt(sum);
+	if (norm < 1e-12)
+		norm = 1e-12;
+	for (int i = 0; i < n; i++)
+		x[i] = (float) (x[i] / norm);
+}

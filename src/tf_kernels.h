@@ -1,0 +1,60 @@
+/*
+ * tf_kernels.h: the numeric building blocks of transformer layers, over flat
+ * row-major float arrays. Shapes are given as [rows, cols].
+ */
+#ifndef TF_KERNELS_H
+#define TF_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum TfActivation
+{
+	TF_ACT_GELU,				/* exact: 0.5 x (1 + erf(x / sqrt 2)) */
+	TF_ACT_GELU_TANH,			/* "gelu_new", "gelu_pytorch_tanh" */
+	TF_ACT_RELU,
+	TF_ACT_SILU					/* "swish", "silu": x sigmoid(x) */
+} TfActivation;
+
+/* Hugging Face's activation name (config.json) -> TfActivation. */
+bool		tf_activation_parse(const char *name, TfActivation *out);
+
+/* y[n, out] = x[n, in] @ w[out, in]^T + b[out] (b may be NULL). */
+void		tf_linear(const float *x, int n, int in, const float *w, const float *b,
+					  int out, float *y);
+
+/* x[n, d] = LayerNorm(x + residual) * gamma + beta, in place; residual
+ * [n, d] may be NULL. Mean and variance as torch.nn.LayerNorm (biased). */
+void		tf_add_layernorm(float *x, const float *residual, int n, int d,
+							 const float *gamma, const float *beta, float eps);
+
+/* x[n] = act(x[n]) in place. */
+void		tf_activate(float *x, size_t n, TfActivation act);
+
+/* Softmax of each row of x[rows, cols], in place. */
+void		tf_softmax_rows(float *x, int rows, int cols);
+
+/*
+ * Multi-head scaled dot-product attention for one sequence. Head h of a
+ * row occupies columns [h * head_dim, (h + 1) * head_dim), so q, k and v may
+ * be column slices of wider matrices (their leading dimensions ldq, ldk,
+ * ldv):
+ *   q[Tq, ldq], k[Tk, ldk], v[Tk, ldv] -> out[Tq, ldo] (heads * head_dim used)
+ * scores = scale * q_h k_h^T; with `causal`, query i sees keys up to
+ * i + Tk - Tq (the queries are the last Tq positions). Keys beyond a
+ * sequence's length are simply not passed: that is the padding mask.
+ * scratch: float[Tq * Tk].
+ */
+void		tf_attention(const float *q, int ldq, const float *k, int ldk,
+						 const float *v, int ldv, float *out, int ldo,
+						 int Tq, int Tk, int heads, int head_dim, float scale,
+						 bool causal, float *scratch);
+
+/* Marian's static sinusoidal table out[n_pos, dim]: the first ceil(dim/2)
+ * columns sin(p / 10000^(2j/dim)), the rest cos(...), not interleaved. */
+void		tf_sinusoidal_positions(float *out, int n_pos, int dim);
+
+/* x[n] = x[n] / max(||x||_2, 1e-12), as torch.nn.functional.normalize. */
+void		tf_l2_normalize(float *x, int n);
+
+#endif							/* TF_KERNELS_H */
