@@ -22,7 +22,7 @@ REGRESS_OPTS = --inputdir=. --outputdir=test/results
 # OpenBLAS is not linked: backends dlopen() it on first use (src/tf_blas.h)
 SHLIB_LINK = -lutf8proc -lm -ldl -lpthread
 PG_CPPFLAGS = -Isrc
-PG_CFLAGS = -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+PG_CFLAGS = -std=gnu11
 
 EXTRA_CLEAN = test/unit/build test/results
 

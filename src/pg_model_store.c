@@ -1,0 +1,735 @@
+/*
+ * pg_model_store.c: the models the backends share.
+ *
+ * A model is held in one of three ways:
+ *  - preloaded: named in transformer.models and read by the postmaster at
+ *    startup into the main shared memory segment, as pg_stat_statements does
+ *    with its state: every backend reads the same pages, and a new
+ *    connection pays nothing to use it;
+ *  - dynamic: loaded by transformer.load_model() into a pinned DSM segment
+ *    registered in the shared table; other backends attach on first use;
+ *  - local: without shared_preload_libraries there is no shared table, and
+ *    each backend loads the models it uses into its own memory.
+ *
+ * Locking: StoreShared.lock guards the table of entries. Lookups take it
+ * shared (and attach to a DSM segment while holding it, so that an unload
+ * cannot destroy the segment in between); load and unload take it
+ * exclusive. A backend keeps its mapping of a dynamic model until a later
+ * lookup sees that the entry's generation changed (the model was unloaded
+ * or replaced): memory in use by a running call is never unmapped.
+ * Preloaded images stay in the main segment until restart; unloading one
+ * only hides it.
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include "catalog/pg_authid.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/dsm.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/varlena.h"
+
+#include "pg_transformer.h"
+
+#define STORE_MAX_MODELS 64
+
+typedef enum ModelHeld
+{
+	HELD_PRELOADED,				/* main shared memory, from server start */
+	HELD_DYNAMIC,				/* a DSM segment, from load_model() */
+	HELD_LOCAL					/* this backend's memory (not preloaded) */
+} ModelHeld;
+
+static const char *const held_names[] = {"shared memory (preloaded)", "dynamic shared memory",
+"backend memory"};
+
+/* One model in the shared table. */
+typedef struct StoreEntry
+{
+	bool		in_use;
+	char		name[NAMEDATALEN];
+	char		path[MAXPGPATH];
+	ModelHeld	held;
+	uint64		generation;		/* unique per load: tells a replaced model apart */
+	Size		offset;			/* preloaded: image offset from the StoreShared start */
+	dsm_handle	handle;			/* dynamic: its segment */
+	TfImageHeader header;		/* a copy, for the models view */
+} StoreEntry;
+
+/* The shared table, followed by the preloaded images (64-byte aligned). */
+typedef struct StoreShared
+{
+	LWLock	   *lock;
+	uint64		next_generation;
+	StoreEntry	entries[STORE_MAX_MODELS];
+} StoreShared;
+
+/* This backend's handle on a model it has used. */
+typedef struct LocalModel
+{
+	char		name[NAMEDATALEN];
+	char		path[MAXPGPATH];
+	uint64		generation;
+	ModelHeld	held;
+	const void *image;
+	dsm_segment *segment;		/* dynamic */
+	MemoryContext context;		/* local: holds the image */
+} LocalModel;
+
+/* A model named by transformer.models, as the postmaster prepared it. */
+typedef struct PreloadSpec
+{
+	char		name[NAMEDATALEN];
+	char		path[MAXPGPATH];
+	Size		reserved;		/* bytes reserved in the main segment (0: failed) */
+	TfArena		arena;			/* the image until it is copied into place */
+} PreloadSpec;
+
+static StoreShared *store = NULL;
+static LocalModel local_models[STORE_MAX_MODELS];
+static int	n_local_models = 0;
+
+static PreloadSpec *preload_specs = NULL;
+static int	n_preload_specs = 0;
+static Size store_size = 0;
+static MemoryContext preload_context = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+PG_FUNCTION_INFO_V1(load_model);
+PG_FUNCTION_INFO_V1(unload_model);
+PG_FUNCTION_INFO_V1(model_info);
+
+/* ------------------------------------------------------------ model files */
+
+char *
+tf_resolve_model_path(const char *path)
+{
+	char	   *dir = pstrdup(tf_guc_model_directory);
+	char	   *full;
+	char		resolved[PATH_MAX];
+	char		resolved_dir[PATH_MAX];
+	size_t		dir_len;
+
+	canonicalize_path(dir);
+	full = is_absolute_path(path) ? pstrdup(path) : psprintf("%s/%s", dir, path);
+	if (realpath(full, resolved) == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open model directory \"%s\": %m", full)));
+	if (realpath(dir, resolved_dir) == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open transformer.model_directory \"%s\": %m", dir)));
+	dir_len = strlen(resolved_dir);
+	if (strncmp(resolved, resolved_dir, dir_len) != 0 ||
+		(resolved[dir_len] != '/' && resolved[dir_len] != '\0'))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("model path \"%s\" is outside transformer.model_directory", path),
+				 errdetail("Models are read only from \"%s\".", resolved_dir),
+				 errhint("A superuser can change transformer.model_directory.")));
+	return pstrdup(resolved);
+}
+
+/* Model names are identifiers users type: letters, digits, - _ . */
+static void
+check_model_name(const char *name)
+{
+	size_t		len = strlen(name);
+
+	if (len == 0 || len >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("invalid model name \"%s\"", name),
+				 errdetail("A model name has 1 to %d characters.", NAMEDATALEN - 1)));
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char) name[i]) && strchr("-_.", name[i]) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_NAME),
+					 errmsg("invalid model name \"%s\"", name),
+					 errdetail("A model name may contain letters, digits, \"-\", \"_\" and \".\".")));
+}
+
+/* Load a model directory into an arena in `context` (the arena's memory
+ * belongs to it). False with err filled on failure. */
+static bool
+load_image(const char *path, MemoryContext context, TfArena *arena, TfError *err)
+{
+	MemoryContext old = MemoryContextSwitchTo(context);
+	bool		ok = tf_model_load(path, arena, err);
+
+	MemoryContextSwitchTo(old);
+	return ok;
+}
+
+/* Split transformer.models ("name, name=path, ...") into pairs. */
+static List *
+parse_model_list(const char *value)
+{
+	char	   *raw = pstrdup(value);
+	List	   *items;
+	List	   *pairs = NIL;
+	ListCell   *lc;
+
+	if (!SplitIdentifierString(raw, ',', &items))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid list syntax in transformer.models")));
+	foreach(lc, items)
+	{
+		char	   *item = lfirst(lc);
+		char	   *eq = strchr(item, '=');
+
+		if (eq != NULL)
+			*eq = '\0';
+		pairs = lappend(pairs, list_make2(pstrdup(item), pstrdup(eq ? eq + 1 : item)));
+	}
+	return pairs;
+}
+
+/* ------------------------------------------------------ server start hooks */
+
+/* Read one preloaded model into spec (spec->reserved stays 0 on failure,
+ * which is reported but must not stop the server). */
+static void
+preload_one(PreloadSpec *spec, const char *name, const char *path)
+{
+	MemoryContext caller = CurrentMemoryContext;
+
+	strlcpy(spec->name, name, NAMEDATALEN);
+	PG_TRY();
+	{
+		TfError		err;
+
+		strlcpy(spec->path, tf_resolve_model_path(path), MAXPGPATH);
+		if (load_image(spec->path, preload_context, &spec->arena, &err))
+			spec->reserved = TYPEALIGN(64, spec->arena.size);
+		else
+			ereport(WARNING,
+					(errmsg("transformer: could not preload model \"%s\": %s", spec->name, err.message),
+					 err.detail[0] ? errdetail("%s", err.detail) : 0));
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(caller);
+		EmitErrorReport();
+		FlushErrorState();
+	}
+	PG_END_TRY();
+}
+
+/* Postmaster: read each preloaded model and reserve room for it. */
+static void
+store_shmem_request(void)
+{
+	List	   *pairs;
+	ListCell   *lc;
+
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+
+	preload_context = AllocSetContextCreate(TopMemoryContext, "transformer preload",
+											ALLOCSET_DEFAULT_SIZES);
+	pairs = parse_model_list(tf_guc_models);
+	preload_specs = MemoryContextAllocZero(TopMemoryContext,
+										   sizeof(PreloadSpec) * (list_length(pairs) + 1));
+	store_size = MAXALIGN(sizeof(StoreShared));
+	foreach(lc, pairs)
+	{
+		List	   *pair = lfirst(lc);
+		PreloadSpec *spec = &preload_specs[n_preload_specs];
+
+		if (n_preload_specs >= STORE_MAX_MODELS)
+			break;
+		preload_one(spec, linitial(pair), lsecond(pair));
+		store_size += spec->reserved + (spec->reserved ? 64 : 0);
+		n_preload_specs++;
+	}
+	RequestAddinShmemSpace(store_size);
+	RequestNamedLWLockTranche("transformer", 1);
+}
+
+/* Put preloaded model i at `offset` of the store: copy the image read at
+ * request time, or read it again (after a crash restart) if it still fits. */
+static bool
+place_preloaded(PreloadSpec *spec, Size offset)
+{
+	TfArena		arena;
+	TfError		err;
+
+	if (spec->arena.base != NULL)
+	{
+		memcpy((char *) store + offset, spec->arena.base, spec->arena.size);
+		return true;
+	}
+	if (!load_image(spec->path, preload_context, &arena, &err))
+	{
+		ereport(WARNING, (errmsg("transformer: could not reload model \"%s\": %s", spec->name, err.message)));
+		return false;
+	}
+	if (arena.size > spec->reserved)
+	{
+		ereport(WARNING,
+				(errmsg("transformer: model \"%s\" grew since server start and no longer fits", spec->name)));
+		return false;
+	}
+	memcpy((char *) store + offset, arena.base, arena.size);
+	return true;
+}
+
+/* Every process: attach the store; the postmaster fills it first. */
+static void
+store_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	store = ShmemInitStruct("transformer model store", store_size, &found);
+	if (!found)
+	{
+		Size		offset = MAXALIGN(sizeof(StoreShared));
+
+		memset(store, 0, sizeof(StoreShared));
+		store->lock = &(GetNamedLWLockTranche("transformer"))->lock;
+		store->next_generation = 1;
+		for (int i = 0; i < n_preload_specs; i++)
+		{
+			PreloadSpec *spec = &preload_specs[i];
+			StoreEntry *e = &store->entries[i];
+
+			if (spec->reserved == 0)
+				continue;
+			offset = TYPEALIGN(64, (uintptr_t) store + offset) - (uintptr_t) store;
+			if (place_preloaded(spec, offset))
+			{
+				e->in_use = true;
+				strlcpy(e->name, spec->name, NAMEDATALEN);
+				strlcpy(e->path, spec->path, MAXPGPATH);
+				e->held = HELD_PRELOADED;
+				e->generation = store->next_generation++;
+				e->offset = offset;
+				e->header = *(TfImageHeader *) ((char *) store + offset);
+			}
+			offset += spec->reserved;
+		}
+	}
+	LWLockRelease(AddinShmemInitLock);
+
+	/* the private copies are no longer needed */
+	if (preload_context != NULL)
+	{
+		for (int i = 0; i < n_preload_specs; i++)
+			memset(&preload_specs[i].arena, 0, sizeof(TfArena));
+		MemoryContextReset(preload_context);
+	}
+}
+
+void
+tf_store_install_hooks(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = store_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = store_shmem_startup;
+}
+
+/* --------------------------------------------------------------- lookups */
+
+static LocalModel *
+find_local(const char *name)
+{
+	for (int i = 0; i < n_local_models; i++)
+		if (strcmp(local_models[i].name, name) == 0)
+			return &local_models[i];
+	return NULL;
+}
+
+/* Drop this backend's handle on a model. */
+static void
+release_local(LocalModel *lm)
+{
+	if (lm->segment != NULL)
+		dsm_detach(lm->segment);
+	if (lm->context != NULL)
+		MemoryContextDelete(lm->context);
+	*lm = local_models[--n_local_models];
+}
+
+/* A fresh handle slot named `name`. */
+static LocalModel *
+new_local(const char *name)
+{
+	LocalModel *lm;
+
+	if (n_local_models >= STORE_MAX_MODELS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many models in use by this session"),
+				 errdetail("At most %d models can be used at once.", STORE_MAX_MODELS)));
+	lm = &local_models[n_local_models++];
+	memset(lm, 0, sizeof(*lm));
+	strlcpy(lm->name, name, NAMEDATALEN);
+	return lm;
+}
+
+/* The models any lookup could find, for hints: "a", "b". */
+static char *
+loaded_model_names(void)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (store != NULL)
+	{
+		LWLockAcquire(store->lock, LW_SHARED);
+		for (int i = 0; i < STORE_MAX_MODELS; i++)
+			if (store->entries[i].in_use)
+				appendStringInfo(&buf, "%s\"%s\"", buf.len ? ", " : "", store->entries[i].name);
+		LWLockRelease(store->lock);
+	}
+	else
+		for (int i = 0; i < n_local_models; i++)
+			appendStringInfo(&buf, "%s\"%s\"", buf.len ? ", " : "", local_models[i].name);
+	return buf.len ? buf.data : "none";
+}
+
+/* Without preloading: a model named in transformer.models is loaded into
+ * this backend on first use. */
+static LocalModel *
+load_local_on_demand(const char *name)
+{
+	List	   *pairs = parse_model_list(tf_guc_models);
+	ListCell   *lc;
+
+	foreach(lc, pairs)
+	{
+		List	   *pair = lfirst(lc);
+
+		if (strcmp(linitial(pair), name) == 0)
+		{
+			char	   *path = tf_resolve_model_path(lsecond(pair));
+			MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "transformer model",
+													  ALLOCSET_DEFAULT_SIZES);
+			TfArena		arena;
+			TfError		err;
+			LocalModel *lm;
+
+			if (!load_image(path, cxt, &arena, &err))
+			{
+				MemoryContextDelete(cxt);
+				tf_report(&err);
+			}
+			ereport(NOTICE,
+					(errmsg("model \"%s\" was loaded into this session's memory", name),
+					 errhint("Add transformer to shared_preload_libraries to load models once for all sessions.")));
+			lm = new_local(name);
+			strlcpy(lm->path, path, MAXPGPATH);
+			lm->held = HELD_LOCAL;
+			lm->image = arena.base;
+			lm->context = cxt;
+			return lm;
+		}
+	}
+	return NULL;
+}
+
+/* Preloaded mode: this backend's handle on the table's model `name`,
+ * attaching or re-attaching as needed; NULL if there is no such entry. */
+static LocalModel *
+attach_shared(const char *name)
+{
+	LocalModel *lm = find_local(name);
+	StoreEntry *e = NULL;
+
+	LWLockAcquire(store->lock, LW_SHARED);
+	for (int i = 0; i < STORE_MAX_MODELS && e == NULL; i++)
+		if (store->entries[i].in_use && strcmp(store->entries[i].name, name) == 0)
+			e = &store->entries[i];
+	if (lm != NULL && (e == NULL || lm->generation != e->generation))
+	{
+		release_local(lm);
+		lm = NULL;
+	}
+	if (e != NULL && lm == NULL)
+	{
+		dsm_segment *seg = NULL;
+
+		if (e->held == HELD_DYNAMIC)
+		{
+			seg = dsm_attach(e->handle);
+			if (seg == NULL)
+			{
+				LWLockRelease(store->lock);
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("could not attach to the shared memory of model \"%s\"", name)));
+			}
+			dsm_pin_mapping(seg);
+		}
+		lm = new_local(name);
+		strlcpy(lm->path, e->path, MAXPGPATH);
+		lm->generation = e->generation;
+		lm->held = e->held;
+		lm->segment = seg;
+		lm->image = seg ? dsm_segment_address(seg) : (char *) store + e->offset;
+	}
+	LWLockRelease(store->lock);
+	return lm;
+}
+
+TfModelRef
+tf_model_lookup(const char *name, TfArch arch, const char *default_guc)
+{
+	LocalModel *lm;
+	TfModelRef	ref;
+
+	if (name == NULL)
+		name = GetConfigOption(default_guc, false, false);
+	if (store != NULL)
+		lm = attach_shared(name);
+	else
+	{
+		lm = find_local(name);
+		if (lm == NULL)
+			lm = load_local_on_demand(name);
+	}
+	if (lm == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" is not loaded", name),
+				 errhint("Loaded models: %s. Load one with transformer.load_model(name, path).",
+						 loaded_model_names())));
+	ref.name = lm->name;
+	ref.image = lm->image;
+	ref.header = lm->image;
+	ref.model = (const char *) lm->image + ref.header->model;
+	if (arch != 0 && ref.header->arch != arch)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is a %s model, not a %s model", name,
+						tf_arch_name(ref.header->arch), tf_arch_name(arch)),
+				 errhint("embed() needs a bert model and translate() a marian model.")));
+	return ref;
+}
+
+/* -------------------------------------------------------- SQL functions */
+
+/* Loading models reads server files: superuser or pg_read_server_files. */
+static void
+check_load_privilege(const char *action)
+{
+	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s a model", action),
+				 errdetail("Only roles with privileges of the \"pg_read_server_files\" role may %s models.", action)));
+}
+
+/*
+ * transformer.load_model(name text, path text): read a checkpoint directory
+ * and make it available to every session (or to this one when the
+ * extension is not preloaded).
+ */
+Datum
+load_model(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *path;
+	MemoryContext cxt;
+	TfArena		arena;
+	TfError		err;
+
+	check_load_privilege("load");
+	check_model_name(name);
+	path = tf_resolve_model_path(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+
+	if (store == NULL)
+	{
+		LocalModel *lm;
+
+		if (find_local(name) != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("model \"%s\" is already loaded", name),
+					 errhint("Unload it first with transformer.unload_model('%s').", name)));
+		cxt = AllocSetContextCreate(TopMemoryContext, "transformer model", ALLOCSET_DEFAULT_SIZES);
+		if (!load_image(path, cxt, &arena, &err))
+		{
+			MemoryContextDelete(cxt);
+			tf_report(&err);
+		}
+		lm = new_local(name);
+		strlcpy(lm->path, path, MAXPGPATH);
+		lm->held = HELD_LOCAL;
+		lm->image = arena.base;
+		lm->context = cxt;
+		ereport(NOTICE,
+				(errmsg("model \"%s\" was loaded into this session's memory only", name),
+				 errhint("Add transformer to shared_preload_libraries to share loaded models between sessions.")));
+		PG_RETURN_VOID();
+	}
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "transformer load", ALLOCSET_DEFAULT_SIZES);
+	if (!load_image(path, cxt, &arena, &err))
+		tf_report(&err);
+	{
+		dsm_segment *seg = dsm_create(arena.size, 0);
+		StoreEntry *free_entry = NULL;
+		bool		duplicate = false;
+
+		memcpy(dsm_segment_address(seg), arena.base, arena.size);
+		MemoryContextDelete(cxt);
+
+		LWLockAcquire(store->lock, LW_EXCLUSIVE);
+		for (int i = 0; i < STORE_MAX_MODELS; i++)
+		{
+			StoreEntry *e = &store->entries[i];
+
+			if (e->in_use && strcmp(e->name, name) == 0)
+				duplicate = true;
+			if (!e->in_use && free_entry == NULL)
+				free_entry = e;
+		}
+		if (!duplicate && free_entry != NULL)
+		{
+			dsm_pin_segment(seg);
+			memset(free_entry, 0, sizeof(StoreEntry));
+			free_entry->in_use = true;
+			strlcpy(free_entry->name, name, NAMEDATALEN);
+			strlcpy(free_entry->path, path, MAXPGPATH);
+			free_entry->held = HELD_DYNAMIC;
+			free_entry->generation = store->next_generation++;
+			free_entry->handle = dsm_segment_handle(seg);
+			free_entry->header = *(TfImageHeader *) dsm_segment_address(seg);
+		}
+		LWLockRelease(store->lock);
+		/* this backend attaches again on first use, like any other */
+		dsm_detach(seg);
+		if (duplicate)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("model \"%s\" is already loaded", name),
+					 errhint("Unload it first with transformer.unload_model('%s').", name)));
+		if (free_entry == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many models loaded"),
+					 errdetail("At most %d models can be loaded at once.", STORE_MAX_MODELS)));
+	}
+	PG_RETURN_VOID();
+}
+
+/*
+ * transformer.unload_model(name text): forget a model. Sessions using it
+ * finish their current call; its memory is freed once the last one lets go
+ * (preloaded models keep their memory until restart).
+ */
+Datum
+unload_model(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		found = false;
+	bool		preloaded = false;
+
+	check_load_privilege("unload");
+	if (store == NULL)
+	{
+		LocalModel *lm = find_local(name);
+
+		if (lm != NULL)
+		{
+			release_local(lm);
+			found = true;
+		}
+	}
+	else
+	{
+		LWLockAcquire(store->lock, LW_EXCLUSIVE);
+		for (int i = 0; i < STORE_MAX_MODELS; i++)
+		{
+			StoreEntry *e = &store->entries[i];
+
+			if (e->in_use && strcmp(e->name, name) == 0)
+			{
+				if (e->held == HELD_DYNAMIC)
+					dsm_unpin_segment(e->handle);
+				preloaded = e->held == HELD_PRELOADED;
+				e->in_use = false;
+				found = true;
+			}
+		}
+		LWLockRelease(store->lock);
+		if (find_local(name) != NULL)
+			release_local(find_local(name));
+	}
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" is not loaded", name),
+				 errhint("Loaded models: %s.", loaded_model_names())));
+	if (preloaded)
+		ereport(NOTICE,
+				(errmsg("the memory of preloaded model \"%s\" is released at the next server restart", name),
+				 errhint("Remove it from transformer.models to keep it from loading again.")));
+	PG_RETURN_VOID();
+}
+
+/* Emit one row of the models view. */
+static void
+emit_model_row(Tuplestorestate *ts, TupleDesc desc, const char *name, const char *path,
+			   const TfImageHeader *h, ModelHeld held)
+{
+	Datum		values[7];
+	bool		nulls[7] = {0};
+
+	values[0] = CStringGetTextDatum(name);
+	values[1] = CStringGetTextDatum(tf_arch_name(h->arch));
+	values[2] = Int32GetDatum(h->dim);
+	values[3] = Int64GetDatum(h->n_params);
+	values[4] = Int64GetDatum((int64) h->image_bytes);
+	values[5] = CStringGetTextDatum(held_names[held]);
+	values[6] = CStringGetTextDatum(path);
+	tuplestore_putvalues(ts, desc, values, nulls);
+}
+
+/* transformer.model_info(): the rows of the transformer.models view. */
+Datum
+model_info(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (store != NULL)
+	{
+		LWLockAcquire(store->lock, LW_SHARED);
+		for (int i = 0; i < STORE_MAX_MODELS; i++)
+		{
+			StoreEntry *e = &store->entries[i];
+
+			if (e->in_use)
+				emit_model_row(rsinfo->setResult, rsinfo->setDesc, e->name, e->path, &e->header, e->held);
+		}
+		LWLockRelease(store->lock);
+	}
+	else
+		for (int i = 0; i < n_local_models; i++)
+			emit_model_row(rsinfo->setResult, rsinfo->setDesc, local_models[i].name,
+						   local_models[i].path, local_models[i].image, HELD_LOCAL);
+	return (Datum) 0;
+}

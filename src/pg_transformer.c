@@ -1,0 +1,175 @@
+/*
+ * pg_transformer.c: module entry point: settings, and the hooks that let
+ * the core allocate with palloc and honour query cancellation.
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#include "pg_transformer.h"
+#include "tf_blas.h"
+
+PG_MODULE_MAGIC;
+
+char	   *tf_guc_models = NULL;
+char	   *tf_guc_model_directory = NULL;
+char	   *tf_guc_embedding_model = NULL;
+char	   *tf_guc_translation_model = NULL;
+int			tf_guc_num_beams = 0;
+int			tf_guc_max_length = 0;
+int			tf_guc_threads = 1;
+
+void		_PG_init(void);
+
+/* Core allocations go to the current memory context; huge ones allowed. */
+static void *
+pg_core_alloc(size_t size)
+{
+	return MemoryContextAllocHuge(CurrentMemoryContext, size ? size : 1);
+}
+
+static void *
+pg_core_realloc(void *ptr, size_t size)
+{
+	return repalloc_huge(ptr, size ? size : 1);
+}
+
+static void
+pg_core_free(void *ptr)
+{
+	pfree(ptr);
+}
+
+static void
+pg_core_check_interrupts(void)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
+/* The default model directory: <sharedir>/transformer, where the shipped
+ * models are installed. */
+static char *
+default_model_directory(void)
+{
+	char		share[MAXPGPATH];
+
+	get_share_path(my_exec_path, share);
+	/* GUC boot values must outlive the context _PG_init runs in */
+	return MemoryContextStrdup(TopMemoryContext, psprintf("%s/transformer", share));
+}
+
+void
+_PG_init(void)
+{
+	static const TfHooks hooks = {pg_core_alloc, pg_core_realloc, pg_core_free, pg_core_check_interrupts};
+
+	tf_set_hooks(&hooks);
+
+	DefineCustomStringVariable("transformer.models",
+							   "Models loaded into shared memory at server start.",
+							   "A comma-separated list of NAME or NAME=PATH entries; a bare NAME is the "
+							   "directory of that name in transformer.model_directory.",
+							   &tf_guc_models, "marian-en-de, bert-embed-en",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("transformer.model_directory",
+							   "Directory that model paths are resolved in and confined to.",
+							   NULL, &tf_guc_model_directory, default_model_directory(),
+							   PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("transformer.embedding_model",
+							   "Model that embed() uses when none is named.",
+							   NULL, &tf_guc_embedding_model, "bert-embed-en",
+							   PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("transformer.translation_model",
+							   "Model that translate() uses when none is named.",
+							   NULL, &tf_guc_translation_model, "marian-en-de",
+							   PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("transformer.num_beams",
+							"Beams for translate(); 0 uses the model's generation config.",
+							"1 is greedy decoding.",
+							&tf_guc_num_beams, 0, 0, 64,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("transformer.max_length",
+							"Longest translation in tokens (start token included); 0 uses the model's own.",
+							NULL, &tf_guc_max_length, 0, 0, 65536,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("transformer.threads",
+							"CPU threads one call may use for matrix products.",
+							NULL, &tf_guc_threads, 1, 1, 256,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("transformer");
+
+	if (process_shared_preload_libraries_in_progress)
+		tf_store_install_hooks();
+}
+
+void
+tf_report(const TfError *err)
+{
+	int			code;
+
+	switch (err->code)
+	{
+		case TF_ERR_IO:
+			code = ERRCODE_UNDEFINED_FILE;
+			break;
+		case TF_ERR_FORMAT:
+			code = ERRCODE_DATA_CORRUPTED;
+			break;
+		case TF_ERR_UNSUPPORTED:
+			code = ERRCODE_FEATURE_NOT_SUPPORTED;
+			break;
+		case TF_ERR_SHAPE:
+			code = ERRCODE_DATA_CORRUPTED;
+			break;
+		case TF_ERR_INPUT:
+			code = ERRCODE_INVALID_PARAMETER_VALUE;
+			break;
+		case TF_ERR_LIMIT:
+			code = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+			break;
+		default:
+			code = ERRCODE_INTERNAL_ERROR;
+			break;
+	}
+	ereport(ERROR,
+			(errcode(code),
+			 errmsg("%s", err->message),
+			 err->detail[0] ? errdetail("%s", err->detail) : 0));
+	pg_unreachable();
+}
+
+void
+tf_compute_begin(void)
+{
+	TfError		err;
+
+	if (!tf_blas_init(&err))
+		tf_report(&err);
+	tf_blas_set_threads(tf_guc_threads);
+}
+
+const char *
+tf_text_utf8(const text *t, size_t *len)
+{
+	const char *raw = VARDATA_ANY(t);
+	int			raw_len = VARSIZE_ANY_EXHDR(t);
+	char	   *utf8 = pg_server_to_any(raw, raw_len, PG_UTF8);
+
+	*len = utf8 == raw ? (size_t) raw_len : strlen(utf8);
+	return utf8;
+}
+
+text *
+tf_utf8_text(const char *s, size_t len)
+{
+	char	   *server = pg_any_to_server(s, (int) len, PG_UTF8);
+
+	return server == s ? cstring_to_text_with_len(s, (int) len) : cstring_to_text(server);
+}

@@ -1,0 +1,57 @@
+/*
+ * pg_transformer.h: the PostgreSQL layer's shared declarations: settings
+ * (GUCs), the model store's interface, and core-to-PostgreSQL glue.
+ */
+#ifndef PG_TRANSFORMER_H
+#define PG_TRANSFORMER_H
+
+#include "postgres.h"
+
+#include "tf_model.h"
+#include "tf_runtime.h"
+
+/* Settings (transformer.*), defined in pg_transformer.c */
+extern char *tf_guc_models;				/* preloaded at server start */
+extern char *tf_guc_model_directory;	/* where model paths may point */
+extern char *tf_guc_embedding_model;	/* default for embed() */
+extern char *tf_guc_translation_model;	/* default for translate() */
+extern int	tf_guc_num_beams;			/* 0: the model's own */
+extern int	tf_guc_max_length;			/* 0: the model's own */
+extern int	tf_guc_threads;				/* BLAS threads per call */
+
+/* A model found by name, valid until the end of the current statement. */
+typedef struct TfModelRef
+{
+	const char *name;
+	const void *image;				/* the model image's first byte */
+	const TfImageHeader *header;
+	const void *model;				/* TfBertModel or TfMarianModel */
+} TfModelRef;
+
+/* Look up `name` (NULL: the setting `default_guc` names) and check it is
+ * of architecture `arch` (0: any); ERROR with a hint listing the loaded models when
+ * there is none. */
+TfModelRef	tf_model_lookup(const char *name, TfArch arch, const char *default_guc);
+
+/* Report a core error as a PostgreSQL ERROR (never returns). */
+void		tf_report(const TfError *err) pg_attribute_noreturn();
+
+/* The bytes of a text value in UTF-8 (converted from the database
+ * encoding when that is another); not NUL-terminated. */
+const char *tf_text_utf8(const text *t, size_t *len);
+
+/* A text value from UTF-8 bytes (validated, converted to the database
+ * encoding). */
+text	   *tf_utf8_text(const char *s, size_t len);
+
+/* Prepare a computation: OpenBLAS loaded, thread count from the setting. */
+void		tf_compute_begin(void);
+
+/* The model store's hooks, installed by _PG_init when preloaded. */
+void		tf_store_install_hooks(void);
+
+/* Resolve a model path: relative paths inside transformer.model_directory,
+ * absolute ones must lie inside it. Returns a palloc'd canonical path. */
+char	   *tf_resolve_model_path(const char *path);
+
+#endif							/* PG_TRANSFORMER_H */

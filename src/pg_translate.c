@@ -1,0 +1,167 @@
+/*
+ * pg_translate.c: translate(text) and translate(text[]).
+ *
+ * PostgreSQL's own translate(text, text, text) keeps working: ours takes
+ * an int as third argument, and a call with three text (or unknown)
+ * arguments resolves to the built-in one.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "pg_transformer.h"
+#include "tf_generate.h"
+
+PG_FUNCTION_INFO_V1(translate_text);
+PG_FUNCTION_INFO_V1(translate_batch);
+
+/* Most hypotheses (sources x beams) decoded together: bounds memory and
+ * the time between two interrupt checks. */
+#define TRANSLATE_MAX_ROWS 64
+
+/* Decoding options: the model's generation config, then the session's
+ * settings, then this call's arguments (num_beams at 2, max_length at 3). */
+static TfGenerateOptions
+decoding_options(FunctionCallInfo fcinfo, const TfMarianModel *m)
+{
+	TfGenerateOptions o = m->generation;
+	TfError		err;
+
+	if (tf_guc_num_beams > 0)
+		o.num_beams = tf_guc_num_beams;
+	if (tf_guc_max_length > 0)
+		o.max_length = tf_guc_max_length;
+	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
+		o.num_beams = PG_GETARG_INT32(2);
+	if (PG_NARGS() > 3 && !PG_ARGISNULL(3))
+		o.max_length = PG_GETARG_INT32(3);
+	if (!tf_generate_options_check(&o, &err))
+		tf_report(&err);
+	if (2 * o.num_beams > m->tgt_vocab)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("num_beams %d is too large for a vocabulary of %d", o.num_beams, m->tgt_vocab)));
+	return o;
+}
+
+/*
+ * Translate texts[n] (UTF-8) into results[n] (text values), decoding at
+ * most TRANSLATE_MAX_ROWS hypotheses at a time; scratch memory in a
+ * context of its own.
+ */
+static void
+run_translate(const TfModelRef *ref, const TfGenerateOptions *o, const char *const *texts,
+			  const size_t *lens, int n, text **results)
+{
+	const TfMarianModel *m = ref->model;
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "transformer translate",
+											  ALLOCSET_DEFAULT_SIZES);
+	int			per_call = Max(1, TRANSLATE_MAX_ROWS / o->num_beams);
+	int32	  **src = palloc(sizeof(int32 *) * n);
+	int		   *src_lens = palloc(sizeof(int) * n);
+	int32	  **out = palloc(sizeof(int32 *) * n);
+	int		   *out_lens = palloc(sizeof(int) * n);
+
+	MemoryContextSwitchTo(cxt);
+	tf_compute_begin();
+	for (int i = 0; i < n; i++)
+	{
+		src[i] = palloc(sizeof(int32) * m->max_source_tokens);
+		src_lens[i] = tf_marian_tokenize(ref->image, m, texts[i], lens[i], src[i]);
+		if (src_lens[i] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("input text is too long to translate"),
+					 errdetail("The text has %zu bytes.", lens[i])));
+	}
+	for (int first = 0; first < n; first += per_call)
+		tf_generate(ref->image, m, o, (const int32 *const *) src + first, src_lens + first,
+					Min(per_call, n - first), out + first, out_lens + first);
+	for (int i = 0; i < n; i++)
+	{
+		size_t		len;
+		char	   *s = tf_marian_detokenize(ref->image, m, out[i], out_lens[i], &len);
+
+		MemoryContextSwitchTo(caller);
+		results[i] = tf_utf8_text(s, len);
+		MemoryContextSwitchTo(cxt);
+	}
+	MemoryContextSwitchTo(caller);
+	MemoryContextDelete(cxt);
+}
+
+/* The model name argument, NULL when absent or SQL NULL. */
+static const char *
+model_arg(FunctionCallInfo fcinfo)
+{
+	return PG_NARGS() > 1 && !PG_ARGISNULL(1) ? text_to_cstring(PG_GETARG_TEXT_PP(1)) : NULL;
+}
+
+/*
+ * translate(input text, model text DEFAULT NULL, num_beams int DEFAULT
+ * NULL, max_length int DEFAULT NULL) RETURNS text
+ */
+Datum
+translate_text(PG_FUNCTION_ARGS)
+{
+	TfModelRef	ref;
+	TfGenerateOptions o;
+	const char *utf8;
+	size_t		len;
+	text	   *result;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	ref = tf_model_lookup(model_arg(fcinfo), TF_ARCH_MARIAN, "transformer.translation_model");
+	o = decoding_options(fcinfo, ref.model);
+	utf8 = tf_text_utf8(PG_GETARG_TEXT_PP(0), &len);
+	run_translate(&ref, &o, &utf8, &len, 1, &result);
+	PG_RETURN_TEXT_P(result);
+}
+
+/*
+ * translate(inputs text[], ...) RETURNS text[]: the translations in the
+ * same positions (NULL for NULL), decoded in batches.
+ */
+Datum
+translate_batch(PG_FUNCTION_ARGS)
+{
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				k = 0;
+	const char **texts;
+	size_t	   *lens;
+	text	  **results;
+	TfModelRef	ref;
+	TfGenerateOptions o;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	arr = PG_GETARG_ARRAYTYPE_P(0);
+	ref = tf_model_lookup(model_arg(fcinfo), TF_ARCH_MARIAN, "transformer.translation_model");
+	o = decoding_options(fcinfo, ref.model);
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	texts = palloc(sizeof(char *) * (n + 1));
+	lens = palloc(sizeof(size_t) * (n + 1));
+	results = palloc(sizeof(text *) * (n + 1));
+	for (int i = 0; i < n; i++)
+		if (!nulls[i])
+		{
+			texts[k] = tf_text_utf8(DatumGetTextPP(elems[i]), &lens[k]);
+			k++;
+		}
+	if (k > 0)
+		run_translate(&ref, &o, texts, lens, k, results);
+	k = 0;
+	for (int i = 0; i < n; i++)
+		elems[i] = nulls[i] ? (Datum) 0 : PointerGetDatum(results[k++]);
+	PG_RETURN_ARRAYTYPE_P(construct_md_array(elems, nulls, ARR_NDIM(arr), ARR_DIMS(arr),
+											 ARR_LBOUND(arr), TEXTOID, -1, false, TYPALIGN_INT));
+}

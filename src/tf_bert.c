@@ -1,0 +1,433 @@
+/*
+ * tf_bert.c: BERT checkpoints: loading (config, tokenizer, pooling modules,
+ * weights) and the packed forward pass (see tf_bert.h).
+ */
+#include "tf_bert.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Tensor name prefixes: sentence-transformers' BertModel, BertForMaskedLM */
+static const char *const bert_prefixes[] = {"", "bert.", NULL};
+
+/* Most tokens packed into one forward pass; bounds scratch memory. */
+#define BERT_CHUNK_TOKENS 8192
+
+/* Special token string from tokenizer_config.json, or the default. Hugging
+ * Face writes either "[CLS]" or {"content": "[CLS]", ...}. */
+static const char *
+special_token(const TfJson *tok_config, const char *key, const char *fallback)
+{
+	const TfJson *v = tf_json_get(tok_config, key);
+
+	if (v != NULL && v->type == TF_JSON_STRING)
+		return v->string;
+	if (v != NULL && v->type == TF_JSON_OBJECT)
+		return tf_json_string(v, "content", fallback, NULL);
+	return fallback;
+}
+
+/* Build the WordPiece tokenizer from tokenizer.json (preferred, as
+ * AutoTokenizer's fast tokenizer) or vocab.txt + tokenizer_config.json. */
+static bool
+load_tokenizer(TfModelDir *dir, TfBertModel *m)
+{
+	TfJson	   *tok_config = tf_dir_json(dir, "tokenizer_config.json", false);
+	TfJson	   *tok_json = NULL;
+	const char *specials[5];
+	TfWordPieceOptions opts;
+	bool		ok = false;
+
+	if (dir->err->code != TF_OK)
+		return false;
+	specials[0] = special_token(tok_config, "unk_token", "[UNK]");
+	specials[1] = special_token(tok_config, "sep_token", "[SEP]");
+	specials[2] = special_token(tok_config, "pad_token", "[PAD]");
+	specials[3] = special_token(tok_config, "cls_token", "[CLS]");
+	specials[4] = special_token(tok_config, "mask_token", "[MASK]");
+	memset(&opts, 0, sizeof(opts));
+	opts.lowercase = tf_json_bool(tok_config, "do_lower_case", true, NULL);
+	opts.strip_accents = -1;
+	if (tf_json_get(tok_config, "strip_accents") != NULL &&
+		tf_json_get(tok_config, "strip_accents")->type == TF_JSON_BOOL)
+		opts.strip_accents = tf_json_bool(tok_config, "strip_accents", false, NULL);
+	opts.tokenize_chinese_chars = tf_json_bool(tok_config, "tokenize_chinese_chars", true, NULL);
+	opts.clean_text = true;
+	opts.unk_token = specials[0];
+	opts.continuing_prefix = "##";
+	opts.max_input_chars_per_word = 100;
+	opts.special_tokens = specials;
+	opts.n_special = 5;
+
+	tok_json = tf_dir_json(dir, "tokenizer.json", false);
+	if (dir->err->code != TF_OK)
+		goto done;
+	if (tok_json != NULL)
+	{
+		const TfJson *model = tf_json_get(tok_json, "model");
+		const TfJson *vocab = tf_json_get(model, "vocab");
+		const TfJson *norm = tf_json_get(tok_json, "normalizer");
+		const char **tokens;
+		uint32_t   *lens;
+
+		if (strcmp(tf_json_string(model, "type", "", NULL), "WordPiece") != 0 ||
+			vocab == NULL || vocab->type != TF_JSON_OBJECT || vocab->count == 0)
+		{
+			tf_fail(dir->err, TF_ERR_UNSUPPORTED, "\"%s/tokenizer.json\" is not a WordPiece tokenizer", dir->path);
+			goto done;
+		}
+		if (norm != NULL && norm->type == TF_JSON_OBJECT)
+		{
+			const TfJson *strip = tf_json_get(norm, "strip_accents");
+
+			opts.lowercase = tf_json_bool(norm, "lowercase", opts.lowercase, NULL);
+			opts.tokenize_chinese_chars = tf_json_bool(norm, "handle_chinese_chars", true, NULL);
+			opts.clean_text = tf_json_bool(norm, "clean_text", true, NULL);
+			opts.strip_accents = (strip != NULL && strip->type == TF_JSON_BOOL) ? strip->boolean : -1;
+		}
+		opts.unk_token = tf_json_string(model, "unk_token", opts.unk_token, NULL);
+		opts.continuing_prefix = tf_json_string(model, "continuing_subword_prefix", "##", NULL);
+		opts.max_input_chars_per_word = (int) tf_json_number(model, "max_input_chars_per_word", 100, NULL);
+
+		/* the vocab object maps token -> id; lay tokens out by id */
+		tokens = tf_alloc(sizeof(char *) * vocab->count);
+		lens = tf_alloc(sizeof(uint32_t) * vocab->count);
+		for (int32_t i = 0; i < vocab->count; i++)
+		{
+			const TfJson *e = &vocab->children[i];
+			double		id = e->number;
+
+			if (e->type != TF_JSON_NUMBER || id < 0 || id >= vocab->count || id != floor(id) ||
+				tokens[(int32_t) id] != NULL)
+			{
+				tf_fail(dir->err, TF_ERR_FORMAT, "\"%s/tokenizer.json\" has a bad vocabulary", dir->path);
+				tf_fail_detail(dir->err, "Token \"%s\" has id %g; ids must be 0 to %d, each used once.",
+							   e->key, id, vocab->count - 1);
+				goto done;
+			}
+			tokens[(int32_t) id] = e->key;
+			lens[(int32_t) id] = (uint32_t) e->key_len;
+		}
+		ok = tf_wordpiece_build(dir->arena, tokens, lens, vocab->count, &opts, &m->tokenizer, dir->err);
+		tf_free(tokens);
+		tf_free(lens);
+	}
+	else
+	{
+		size_t		len;
+		char	   *text = tf_dir_read(dir, "vocab.txt", false, &len);
+
+		if (text == NULL)
+		{
+			if (dir->err->code == TF_OK)
+			{
+				tf_fail(dir->err, TF_ERR_IO, "no tokenizer in \"%s\"", dir->path);
+				tf_fail_detail(dir->err, "A BERT model directory needs vocab.txt or tokenizer.json.");
+			}
+			goto done;
+		}
+		ok = tf_wordpiece_build_from_vocab_txt(dir->arena, text, len, &opts, &m->tokenizer, dir->err);
+		tf_free(text);
+	}
+	if (ok)
+	{
+		const void *base = dir->arena->base;
+
+		m->cls_id = tf_vocab_lookup(base, &m->tokenizer.vocab, specials[3], strlen(specials[3]));
+		m->sep_id = tf_vocab_lookup(base, &m->tokenizer.vocab, specials[1], strlen(specials[1]));
+		if (m->cls_id < 0 || m->sep_id < 0)
+			ok = tf_fail(dir->err, TF_ERR_FORMAT, "the vocabulary in \"%s\" lacks \"%s\" or \"%s\"",
+						 dir->path, specials[3], specials[1]);
+		else if (m->tokenizer.vocab.size != m->vocab_size)
+		{
+			tf_fail(dir->err, TF_ERR_SHAPE, "the tokenizer in \"%s\" does not match the model", dir->path);
+			ok = tf_fail_detail(dir->err, "The vocabulary has %d tokens, config.json says vocab_size %d.",
+								m->tokenizer.vocab.size, m->vocab_size);
+		}
+	}
+done:
+	tf_json_free(tok_json);
+	tf_json_free(tok_config);
+	return ok;
+}
+
+/* sentence-transformers modules.json: pooling mode, Normalize, length. */
+static bool
+load_sentence_modules(TfModelDir *dir, TfBertModel *m)
+{
+	TfJson	   *modules = tf_dir_json(dir, "modules.json", false);
+	TfJson	   *st_config = tf_dir_json(dir, "sentence_bert_config.json", false);
+	bool		ok = true;
+	int32_t		max_len = m->max_positions;
+
+	/* without modules.json: mean pooling, as sentence-transformers does for a plain model */
+	m->pooling = TF_POOL_MEAN;
+	m->normalize = false;
+	if (dir->err->code != TF_OK)
+		ok = false;
+	for (int32_t i = 0; ok && modules != NULL && i < modules->count; i++)
+	{
+		const TfJson *mod = &modules->children[i];
+		const char *type = tf_json_string(mod, "type", "", NULL);
+		const char *path = tf_json_string(mod, "path", "", NULL);
+
+		if (strcmp(type, "sentence_transformers.models.Transformer") == 0)
+			continue;
+		if (strcmp(type, "sentence_transformers.models.Normalize") == 0)
+			m->normalize = true;
+		else if (strcmp(type, "sentence_transformers.models.Pooling") == 0)
+		{
+			char		name[1024];
+			TfJson	   *pool;
+			int			modes = 0;
+
+			snprintf(name, sizeof(name), "%s/config.json", path);
+			pool = tf_dir_json(dir, name, true);
+			if (pool == NULL)
+			{
+				ok = false;
+				break;
+			}
+			if (tf_json_bool(pool, "pooling_mode_mean_tokens", false, NULL))
+				m->pooling = TF_POOL_MEAN, modes++;
+			if (tf_json_bool(pool, "pooling_mode_cls_token", false, NULL))
+				m->pooling = TF_POOL_CLS, modes++;
+			if (tf_json_bool(pool, "pooling_mode_max_tokens", false, NULL))
+				m->pooling = TF_POOL_MAX, modes++;
+			if (modes != 1 || tf_json_bool(pool, "pooling_mode_mean_sqrt_len_tokens", false, NULL) ||
+				tf_json_bool(pool, "pooling_mode_weightedmean_tokens", false, NULL) ||
+				tf_json_bool(pool, "pooling_mode_lasttoken", false, NULL))
+			{
+				tf_fail(dir->err, TF_ERR_UNSUPPORTED, "unsupported pooling in \"%s/%s\"", dir->path, name);
+				tf_fail_detail(dir->err, "Exactly one of mean, CLS or max pooling is supported.");
+				ok = false;
+			}
+			tf_json_free(pool);
+		}
+		else
+		{
+			tf_fail(dir->err, TF_ERR_UNSUPPORTED, "unsupported sentence-transformers module \"%s\" in \"%s/modules.json\"",
+					type, dir->path);
+			tf_fail_detail(dir->err, "Supported modules are Transformer, Pooling and Normalize.");
+			ok = false;
+		}
+	}
+	if (ok && st_config != NULL)
+		ok = tf_config_int(dir, st_config, "max_seq_length", max_len, 2, 1 << 20, &max_len);
+	m->max_tokens = max_len < m->max_positions ? max_len : m->max_positions;
+	tf_json_free(modules);
+	tf_json_free(st_config);
+	return ok;
+}
+
+/* Checkpoint names of a BERT layer's blocks (%d: the layer). */
+static const TfAttentionNames bert_attention_names = {
+	"encoder.layer.%d.attention.self.query.weight", "encoder.layer.%d.attention.self.query.bias",
+	"encoder.layer.%d.attention.self.key.weight", "encoder.layer.%d.attention.self.key.bias",
+	"encoder.layer.%d.attention.self.value.weight", "encoder.layer.%d.attention.self.value.bias",
+	"encoder.layer.%d.attention.output.dense.weight", "encoder.layer.%d.attention.output.dense.bias",
+	"encoder.layer.%d.attention.output.LayerNorm.weight", "encoder.layer.%d.attention.output.LayerNorm.bias",
+};
+static const TfFeedForwardNames bert_feed_forward_names = {
+	"encoder.layer.%d.intermediate.dense.weight", "encoder.layer.%d.intermediate.dense.bias",
+	"encoder.layer.%d.output.dense.weight", "encoder.layer.%d.output.dense.bias",
+	"encoder.layer.%d.output.LayerNorm.weight", "encoder.layer.%d.output.LayerNorm.bias",
+};
+
+/* Load every weight, checked by name and shape. */
+static bool
+load_weights(TfModelDir *dir, TfBertModel *m)
+{
+	TfArena    *a = dir->arena;
+	int64_t		vh[2] = {m->vocab_size, m->hidden},
+				ph[2] = {m->max_positions, m->hidden},
+				th[2] = {m->type_vocab_size, m->hidden},
+				h1[1] = {m->hidden};
+
+#define LOAD(field, name, nd, shape) \
+	if (((field) = tf_weight_load(a, &dir->weights, bert_prefixes, name, nd, shape, \
+								  &dir->n_params, dir->err)) == 0) \
+		return false
+
+	LOAD(m->word_emb, "embeddings.word_embeddings.weight", 2, vh);
+	LOAD(m->pos_emb, "embeddings.position_embeddings.weight", 2, ph);
+	LOAD(m->type_emb, "embeddings.token_type_embeddings.weight", 2, th);
+	LOAD(m->emb_norm_g, "embeddings.LayerNorm.weight", 1, h1);
+	LOAD(m->emb_norm_b, "embeddings.LayerNorm.bias", 1, h1);
+#undef LOAD
+
+	m->layer = tf_arena_alloc(a, sizeof(TfBertLayer) * m->layers, 64);
+	for (int i = 0; i < m->layers; i++)
+	{
+		TfBertLayer L;
+
+		if (!tf_attention_block_load(dir, bert_prefixes, &bert_attention_names, i, m->hidden, &L.attn) ||
+			!tf_feed_forward_block_load(dir, bert_prefixes, &bert_feed_forward_names, i, m->hidden,
+										m->intermediate, &L.ffn))
+			return false;
+		TF_ARENA_AT(a, m->layer, TfBertLayer)[i] = L;
+	}
+	return true;
+}
+
+TfOffset
+tf_bert_load(TfModelDir *dir, int32_t *dim)
+{
+	const TfJson *c = dir->config;
+	TfBertModel m;
+	TfOffset	off;
+	double		eps;
+	const char *act;
+	const char *pos_type = tf_json_string(c, "position_embedding_type", "absolute", NULL);
+
+	memset(&m, 0, sizeof(m));
+	if (!tf_config_int(dir, c, "vocab_size", -1, 1, 1 << 22, &m.vocab_size) ||
+		!tf_config_int(dir, c, "hidden_size", -1, 1, 1 << 16, &m.hidden) ||
+		!tf_config_int(dir, c, "num_hidden_layers", -1, 1, 256, &m.layers) ||
+		!tf_config_int(dir, c, "num_attention_heads", -1, 1, 1024, &m.heads) ||
+		!tf_config_int(dir, c, "intermediate_size", -1, 1, 1 << 18, &m.intermediate) ||
+		!tf_config_int(dir, c, "max_position_embeddings", 512, 2, 1 << 16, &m.max_positions) ||
+		!tf_config_int(dir, c, "type_vocab_size", 2, 1, 1024, &m.type_vocab_size))
+		return 0;
+	if (m.hidden % m.heads != 0)
+	{
+		tf_fail(dir->err, TF_ERR_FORMAT, "invalid attention heads in \"%s/config.json\"", dir->path);
+		tf_fail_detail(dir->err, "hidden_size %d is not a multiple of num_attention_heads %d.", m.hidden, m.heads);
+		return 0;
+	}
+	eps = tf_json_number(c, "layer_norm_eps", 1e-12, NULL);
+	m.layer_norm_eps = (float) eps;
+	act = tf_json_string(c, "hidden_act", "gelu", NULL);
+	if (!tf_activation_parse(act, &m.act))
+	{
+		tf_fail(dir->err, TF_ERR_UNSUPPORTED, "unsupported hidden_act \"%s\" in \"%s/config.json\"", act, dir->path);
+		return 0;
+	}
+	if (strcmp(pos_type, "absolute") != 0)
+	{
+		tf_fail(dir->err, TF_ERR_UNSUPPORTED, "unsupported position_embedding_type \"%s\" in \"%s/config.json\"",
+				pos_type, dir->path);
+		return 0;
+	}
+	if (!load_tokenizer(dir, &m) || !load_sentence_modules(dir, &m) ||
+		!load_weights(dir, &m))
+		return 0;
+	off = tf_arena_push(dir->arena, &m, sizeof(m), 64);
+	*dim = m.hidden;
+	return off;
+}
+
+int32_t
+tf_bert_tokenize(const void *image, const TfBertModel *m, const char *text,
+				 size_t len, int32_t *ids)
+{
+	int32_t		n;
+
+	ids[0] = m->cls_id;
+	n = tf_wordpiece_encode(image, &m->tokenizer, text, len, ids + 1, m->max_tokens - 2);
+	ids[n + 1] = m->sep_id;
+	return n + 2;
+}
+
+/* Run the encoder over the packed texts (ids[T]) and pool each into
+ * out[seqs->n, hidden]; *hp: float[T, hidden] scratch, which the blocks
+ * may swap with s->tmp. */
+static void
+encode_chunk(const void *image, const TfBertModel *m, const int32_t *ids, const TfPacked *seqs,
+			 float **hp, TfLayerScratch *s, float *out)
+{
+	float	   *h = *hp;
+	const TfBertLayer *layers = TF_AT(image, m->layer, const TfBertLayer);
+	const float *word = TF_AT(image, m->word_emb, const float);
+	const float *pos = TF_AT(image, m->pos_emb, const float);
+	const float *type0 = TF_AT(image, m->type_emb, const float);
+	int			H = m->hidden;
+
+	/* embeddings: word + position + token type 0, then LayerNorm */
+	for (int i = 0; i < seqs->n; i++)
+		for (int p = 0; p < seqs->lens[i]; p++)
+		{
+			float	   *row = h + (size_t) (seqs->starts[i] + p) * H;
+			const float *w = word + (size_t) ids[seqs->starts[i] + p] * H;
+
+			for (int j = 0; j < H; j++)
+				row[j] = w[j] + pos[(size_t) p * H + j] + type0[j];
+		}
+	tf_add_layernorm(h, NULL, seqs->T, H, TF_AT(image, m->emb_norm_g, const float),
+					 TF_AT(image, m->emb_norm_b, const float), m->layer_norm_eps);
+
+	for (int l = 0; l < m->layers; l++)
+	{
+		tf_check_interrupts();
+		tf_self_attention_forward(image, &layers[l].attn, &h, H, m->heads, m->layer_norm_eps, seqs, s);
+		tf_feed_forward_forward(image, &layers[l].ffn, &h, seqs->T, H, m->intermediate, m->act,
+								m->layer_norm_eps, s);
+	}
+
+	for (int i = 0; i < seqs->n; i++)
+	{
+		const float *x = h + (size_t) seqs->starts[i] * H;
+		float	   *o = out + (size_t) i * H;
+		int			len = seqs->lens[i];
+
+		for (int j = 0; j < H; j++)
+		{
+			double		acc = x[j];
+
+			/* token 0 is [CLS]; mean and max run over every token */
+			for (int p = 1; p < len && m->pooling != TF_POOL_CLS; p++)
+			{
+				float		v = x[(size_t) p * H + j];
+
+				acc = m->pooling == TF_POOL_MAX ? (v > acc ? v : acc) : acc + v;
+			}
+			o[j] = (float) (m->pooling == TF_POOL_MEAN ? acc / len : acc);
+		}
+		if (m->normalize)
+			tf_l2_normalize(o, H);
+	}
+	*hp = h;
+}
+
+void
+tf_bert_embed(const void *image, const TfBertModel *m, const char *const *texts,
+			  const size_t *lens, int n, float *out)
+{
+	int			max_tok = m->max_tokens;
+	int			chunk = BERT_CHUNK_TOKENS > max_tok ? BERT_CHUNK_TOKENS : max_tok;
+	int32_t    *ids = tf_alloc(sizeof(int32_t) * (chunk + max_tok));	/* int32[chunk + max_tok] */
+	int		   *starts = tf_alloc(sizeof(int) * n);	/* int[n] */
+	int		   *counts = tf_alloc(sizeof(int) * n);	/* int[n] */
+	float	   *h = tf_alloc(sizeof(float) * (size_t) chunk * m->hidden);	/* float[chunk, hidden] */
+	TfLayerScratch s;
+	int			first = 0;
+
+	tf_layer_scratch_init(&s, chunk, m->hidden, m->intermediate, max_tok);
+	/* pack texts into chunks of at most `chunk` tokens */
+	while (first < n)
+	{
+		TfPacked	seqs = {0, 0, starts, counts};
+
+		while (first + seqs.n < n)
+		{
+			int			c;
+
+			tf_check_interrupts();
+			c = tf_bert_tokenize(image, m, texts[first + seqs.n], lens[first + seqs.n], ids + seqs.T);
+			if (seqs.n > 0 && seqs.T + c > chunk)
+				break;			/* tokenized again at the start of the next chunk */
+			starts[seqs.n] = seqs.T;
+			counts[seqs.n] = c;
+			seqs.T += c;
+			seqs.n++;
+		}
+		encode_chunk(image, m, ids, &seqs, &h, &s, out + (size_t) first * m->hidden);
+		first += seqs.n;
+	}
+	tf_layer_scratch_free(&s);
+	tf_free(h);
+	tf_free(ids);
+	tf_free(starts);
+	tf_free(counts);
+}

@@ -1,0 +1,355 @@
+/*
+ * tf_generate.c: greedy and beam search (see tf_generate.h for the exact
+ * semantics followed).
+ *
+ * All sources of a call decode together: each step runs the decoder once
+ * over every running hypothesis of every unfinished source. A source whose
+ * result can no longer change leaves the batch.
+ */
+#include "tf_generate.h"
+
+#include <math.h>
+#include <string.h>
+
+#define TF_MAX_BEAMS 64
+#define NOT_A_SCORE (-1.0e9f)	/* Hugging Face's stand-in for "no score" */
+
+/* Decoding state of one source. */
+typedef struct SourceState
+{
+	int			index;			/* source number in the batch */
+	bool		done;
+	bool		improvable;		/* early-stop heuristic not yet satisfied */
+	int			n_running;		/* beams decoding (1 for greedy) */
+	int32_t    *tokens;			/* int32[beams, max_length]: running beams, [0] = start */
+	int32_t    *history;		/* int32[beams, max_length]: cache row at each step */
+	float	   *score;			/* float[beams]: running sums of log-probabilities */
+	int			n_finished;
+	int32_t    *fin_tokens;		/* int32[beams, max_length]: finished hypotheses, best first */
+	int		   *fin_len;		/* int[beams]: their lengths, start token included */
+	float	   *fin_score;		/* float[beams]: length-penalised scores */
+} SourceState;
+
+/* A continuation candidate in a beam step. */
+typedef struct Candidate
+{
+	float		score;			/* running sum of log-probabilities with the new token */
+	int			beam;			/* parent beam */
+	int32_t		token;
+} Candidate;
+
+bool
+tf_generate_options_check(const TfGenerateOptions *opts, TfError *err)
+{
+	if (opts->num_beams < 1 || opts->num_beams > TF_MAX_BEAMS)
+	{
+		tf_fail(err, TF_ERR_INPUT, "num_beams must be between 1 and %d", TF_MAX_BEAMS);
+		return tf_fail_detail(err, "num_beams was %d.", opts->num_beams);
+	}
+	if (opts->max_length < 2)
+	{
+		tf_fail(err, TF_ERR_INPUT, "max_length must be at least 2");
+		return tf_fail_detail(err, "max_length was %d; it counts the decoder start token.", opts->max_length);
+	}
+	if (opts->min_length < 0 || !isfinite(opts->length_penalty))
+		return tf_fail(err, TF_ERR_INPUT, "min_length must not be negative and length_penalty must be finite");
+	return true;
+}
+
+/* Apply the logits processors to one row of V scores at length cur_len.
+ * `zero_forced`: the forced eos gets 0 (beam search) or keeps its value. */
+static void
+process_scores(const void *image, const TfMarianModel *m, const TfGenerateOptions *o,
+			   float *scores, int cur_len, bool zero_forced)
+{
+	const int32_t *banned = TF_AT(image, m->banned, const int32_t);
+
+	for (int i = 0; i < m->n_banned; i++)
+		scores[banned[i]] = -INFINITY;
+	if (cur_len < o->min_length)
+		scores[m->eos_id] = -INFINITY;
+	if (m->forced_eos_id >= 0 && cur_len == o->max_length - 1)
+	{
+		float		keep = zero_forced ? 0.0f : scores[m->forced_eos_id];
+
+		for (int v = 0; v < m->tgt_vocab; v++)
+			scores[v] = -INFINITY;
+		scores[m->forced_eos_id] = keep;
+	}
+}
+
+/* In-place log-softmax of x[n], as torch.log_softmax. */
+static void
+log_softmax(float *x, int n)
+{
+	float		max = x[0];
+	double		sum = 0;
+	float		lse;
+
+	for (int i = 1; i < n; i++)
+		if (x[i] > max)
+			max = x[i];
+	for (int i = 0; i < n; i++)
+		sum += exp((double) (x[i] - max));
+	lse = max + (float) log(sum);
+	for (int i = 0; i < n; i++)
+		x[i] -= lse;
+}
+
+/* Greedy step for one source: its single row of logits at length cur_len. */
+static void
+greedy_step(const void *image, const TfMarianModel *m, const TfGenerateOptions *o,
+			SourceState *st, float *logits, int row, int cur_len)
+{
+	int32_t		best = 0;
+
+	process_scores(image, m, o, logits, cur_len, false);
+	for (int32_t v = 1; v < m->tgt_vocab; v++)
+		if (logits[v] > logits[best])
+			best = v;			/* first maximum, as torch.argmax */
+	st->tokens[cur_len] = best;
+	st->history[cur_len - 1] = row;
+	if (best == m->eos_id || cur_len + 1 >= o->max_length)
+	{
+		st->done = true;
+		st->fin_len[0] = cur_len + 1;
+		memcpy(st->fin_tokens, st->tokens, sizeof(int32_t) * (cur_len + 1));
+		st->n_finished = 1;
+	}
+}
+
+/* Keep cand[0..*n) the best k candidates, sorted by score descending. */
+static void
+keep_best(Candidate *cand, int *n, int k, Candidate c)
+{
+	int			i;
+
+	if (*n == k && c.score <= cand[k - 1].score)
+		return;
+	i = *n < k ? (*n)++ : k - 1;
+	while (i > 0 && cand[i - 1].score < c.score)
+	{
+		cand[i] = cand[i - 1];
+		i--;
+	}
+	cand[i] = c;
+}
+
+/* Insert a finished hypothesis into the source's best-first list of at
+ * most `beams`. */
+static void
+add_finished(SourceState *st, int beams, int max_length, const int32_t *tokens, int len, float score)
+{
+	int			i;
+
+	if (st->n_finished == beams && score <= st->fin_score[beams - 1])
+		return;
+	i = st->n_finished < beams ? st->n_finished++ : beams - 1;
+	while (i > 0 && st->fin_score[i - 1] < score)
+	{
+		st->fin_score[i] = st->fin_score[i - 1];
+		st->fin_len[i] = st->fin_len[i - 1];
+		memcpy(st->fin_tokens + (size_t) i * max_length, st->fin_tokens + (size_t) (i - 1) * max_length,
+			   sizeof(int32_t) * max_length);
+		i--;
+	}
+	st->fin_score[i] = score;
+	st->fin_len[i] = len;
+	memcpy(st->fin_tokens + (size_t) i * max_length, tokens, sizeof(int32_t) * len);
+}
+
+/*
+ * Beam step for one source: logits[beams, V] of its running beams, which
+ * sat at cache rows first_row .. first_row + beams - 1; cur_len tokens so
+ * far (start included). new_tokens/new_history: scratch of the beams' size.
+ */
+static void
+beam_step(const void *image, const TfMarianModel *m, const TfGenerateOptions *o,
+		  SourceState *st, float *logits, int first_row, int cur_len,
+		  int32_t *new_tokens, int32_t *new_history)
+{
+	int			beams = o->num_beams,
+				L = o->max_length,
+				V = m->tgt_vocab;
+	Candidate	cand[2 * TF_MAX_BEAMS];
+	Candidate	next[TF_MAX_BEAMS];
+	int			n_cand = 0,
+				n_next = 0;
+	bool		last = cur_len + 1 >= L;
+	float		denominator = (float) pow((double) cur_len, (double) o->length_penalty);
+
+	for (int b = 0; b < beams; b++)
+	{
+		float	   *row = logits + (size_t) b * V;
+
+		log_softmax(row, V);
+		process_scores(image, m, o, row, cur_len, true);
+		for (int32_t v = 0; v < V; v++)
+		{
+			Candidate	c = {row[v] + st->score[b], b, v};
+
+			keep_best(cand, &n_cand, 2 * beams, c);
+		}
+	}
+
+	/* a candidate that ends joins the finished list if it ranks in the
+	 * first num_beams; the best num_beams that go on become the new beams
+	 * (ended ones too, penalised, when fewer go on) */
+	for (int k = 0; k < n_cand; k++)
+	{
+		bool		ends = cand[k].token == m->eos_id || last;
+
+		if (ends && k < beams)
+		{
+			int32_t    *t = new_tokens;	/* borrowed as scratch for the sequence */
+
+			memcpy(t, st->tokens + (size_t) cand[k].beam * L, sizeof(int32_t) * cur_len);
+			t[cur_len] = cand[k].token;
+			add_finished(st, beams, L, t, cur_len + 1, cand[k].score / denominator);
+		}
+		if (ends)
+			cand[k].score += NOT_A_SCORE;
+	}
+	for (int k = 0; k < n_cand; k++)
+		keep_best(next, &n_next, beams, cand[k]);
+
+	for (int b = 0; b < n_next; b++)
+	{
+		int			p = next[b].beam;
+
+		memcpy(new_tokens + (size_t) b * L, st->tokens + (size_t) p * L, sizeof(int32_t) * cur_len);
+		new_tokens[(size_t) b * L + cur_len] = next[b].token;
+		memcpy(new_history + (size_t) b * L, st->history + (size_t) p * L, sizeof(int32_t) * (cur_len - 1));
+		new_history[(size_t) b * L + cur_len - 1] = first_row + p;
+		st->score[b] = next[b].score;
+	}
+	memcpy(st->tokens, new_tokens, sizeof(int32_t) * beams * L);
+	memcpy(st->history, new_history, sizeof(int32_t) * beams * L);
+
+	/* stopping rules, evaluated at the new length */
+	if (st->n_finished == beams)
+	{
+		int			generated = cur_len;	/* new length minus the start token */
+		double		best;
+
+		if (o->early_stopping == TF_STOP_EARLY)
+			st->done = true;
+		if (o->early_stopping == TF_STOP_NEVER && o->length_penalty > 0)
+			generated = L - 1;
+		best = st->score[0] / (float) pow((double) generated, (double) o->length_penalty);
+		if (!(best > st->fin_score[beams - 1]))
+			st->improvable = false;
+		if (!st->improvable)
+			st->done = true;
+	}
+	if (last)
+		st->done = true;
+}
+
+void
+tf_generate(const void *image, const TfMarianModel *m, const TfGenerateOptions *opts,
+			const int32_t *const *src, const int *src_lens, int n,
+			int32_t **out, int *out_lens)
+{
+	TfGenerateOptions o = *opts;
+	bool		greedy = o.num_beams == 1;
+	int			beams = o.num_beams;
+	int			L;
+	TfMarianBatch batch;
+	TfMarianCache cache;
+	SourceState *st = tf_alloc(sizeof(SourceState) * n);	/* SourceState[n] */
+	int			max_rows = n * beams;
+	int32_t    *step_tokens = tf_alloc(sizeof(int32_t) * max_rows);	/* int32[rows] */
+	int		   *step_src = tf_alloc(sizeof(int) * max_rows);	/* int[rows] */
+	int32_t    *step_history;	/* int32[rows, max_length] */
+	float	   *logits = tf_alloc(sizeof(float) * (size_t) max_rows * m->tgt_vocab);	/* float[rows, V] */
+	int32_t    *scratch_tokens,
+			   *scratch_history;	/* int32[beams, max_length] each */
+
+	/* the decoder has max_positions positions; HF would fail beyond them */
+	if (o.max_length > m->max_positions)
+		o.max_length = m->max_positions;
+	L = o.max_length;
+	step_history = tf_alloc(sizeof(int32_t) * (size_t) max_rows * L);
+	scratch_tokens = tf_alloc(sizeof(int32_t) * (size_t) beams * L);
+	scratch_history = tf_alloc(sizeof(int32_t) * (size_t) beams * L);
+
+	for (int i = 0; i < n; i++)
+	{
+		SourceState *s = &st[i];
+
+		s->index = i;
+		s->improvable = true;
+		s->n_running = beams;
+		s->tokens = tf_alloc(sizeof(int32_t) * (size_t) beams * L);
+		s->history = tf_alloc(sizeof(int32_t) * (size_t) beams * L);
+		s->score = tf_alloc(sizeof(float) * beams);
+		s->fin_tokens = tf_alloc(sizeof(int32_t) * (size_t) beams * L);
+		s->fin_len = tf_alloc(sizeof(int) * beams);
+		s->fin_score = tf_alloc(sizeof(float) * beams);
+		for (int b = 0; b < beams; b++)
+		{
+			s->tokens[(size_t) b * L] = m->decoder_start_id;
+			/* only beam 0 is live at first, so the first step fans out */
+			s->score[b] = b == 0 ? 0.0f : NOT_A_SCORE;
+		}
+	}
+
+	tf_marian_encode(image, m, src, src_lens, n, &batch);
+	tf_marian_cache_init(&cache);
+	for (int cur_len = 1; cur_len < L; cur_len++)
+	{
+		int			rows = 0;
+
+		tf_check_interrupts();
+		for (int i = 0; i < n; i++)
+			for (int b = 0; !st[i].done && b < beams; b++)
+			{
+				step_tokens[rows] = st[i].tokens[(size_t) b * L + cur_len - 1];
+				step_src[rows] = i;
+				memcpy(step_history + (size_t) rows * L, st[i].history + (size_t) b * L,
+					   sizeof(int32_t) * (cur_len - 1));
+				rows++;
+			}
+		if (rows == 0)
+			break;
+		tf_marian_decode_step(image, m, &batch, &cache, rows, step_tokens, step_src,
+							  step_history, L, logits);
+		for (int r = 0; r < rows; r += beams)
+		{
+			SourceState *s = &st[step_src[r]];
+
+			if (greedy)
+				greedy_step(image, m, &o, s, logits + (size_t) r * m->tgt_vocab, r, cur_len);
+			else
+				beam_step(image, m, &o, s, logits + (size_t) r * m->tgt_vocab, r, cur_len,
+						  scratch_tokens, scratch_history);
+		}
+	}
+
+	for (int i = 0; i < n; i++)
+	{
+		SourceState *s = &st[i];
+		int			len = s->n_finished > 0 ? s->fin_len[0] - 1 : 0;
+
+		out_lens[i] = len;
+		out[i] = tf_alloc(sizeof(int32_t) * (len + 1));
+		if (len > 0)
+			memcpy(out[i], s->fin_tokens + 1, sizeof(int32_t) * len);
+		tf_free(s->tokens);
+		tf_free(s->history);
+		tf_free(s->score);
+		tf_free(s->fin_tokens);
+		tf_free(s->fin_len);
+		tf_free(s->fin_score);
+	}
+	tf_marian_cache_free(&cache);
+	tf_marian_batch_free(&batch);
+	tf_free(st);
+	tf_free(step_tokens);
+	tf_free(step_src);
+	tf_free(step_history);
+	tf_free(logits);
+	tf_free(scratch_tokens);
+	tf_free(scratch_history);
+}

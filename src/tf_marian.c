@@ -1,0 +1,681 @@
+/*
+ * tf_marian.c: Marian checkpoints: loading, tokenization, the encoder and
+ * the cached decoder step (see tf_marian.h). Search lives in tf_generate.c.
+ */
+#include "tf_marian.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* MarianMTModel keeps its modules under "model."; a bare MarianModel not. */
+static const char *const marian_prefixes[] = {"model.", "", NULL};
+static const char *const top_prefixes[] = {"", NULL};
+
+#define MARIAN_LAYER_NORM_EPS 1e-5f	/* torch.nn.LayerNorm's default */
+
+static const TfAttentionNames encoder_self_names = {
+	"encoder.layers.%d.self_attn.q_proj.weight", "encoder.layers.%d.self_attn.q_proj.bias",
+	"encoder.layers.%d.self_attn.k_proj.weight", "encoder.layers.%d.self_attn.k_proj.bias",
+	"encoder.layers.%d.self_attn.v_proj.weight", "encoder.layers.%d.self_attn.v_proj.bias",
+	"encoder.layers.%d.self_attn.out_proj.weight", "encoder.layers.%d.self_attn.out_proj.bias",
+	"encoder.layers.%d.self_attn_layer_norm.weight", "encoder.layers.%d.self_attn_layer_norm.bias",
+};
+static const TfFeedForwardNames encoder_ffn_names = {
+	"encoder.layers.%d.fc1.weight", "encoder.layers.%d.fc1.bias",
+	"encoder.layers.%d.fc2.weight", "encoder.layers.%d.fc2.bias",
+	"encoder.layers.%d.final_layer_norm.weight", "encoder.layers.%d.final_layer_norm.bias",
+};
+static const TfAttentionNames decoder_self_names = {
+	"decoder.layers.%d.self_attn.q_proj.weight", "decoder.layers.%d.self_attn.q_proj.bias",
+	"decoder.layers.%d.self_attn.k_proj.weight", "decoder.layers.%d.self_attn.k_proj.bias",
+	"decoder.layers.%d.self_attn.v_proj.weight", "decoder.layers.%d.self_attn.v_proj.bias",
+	"decoder.layers.%d.self_attn.out_proj.weight", "decoder.layers.%d.self_attn.out_proj.bias",
+	"decoder.layers.%d.self_attn_layer_norm.weight", "decoder.layers.%d.self_attn_layer_norm.bias",
+};
+static const TfAttentionNames decoder_cross_names = {
+	"decoder.layers.%d.encoder_attn.q_proj.weight", "decoder.layers.%d.encoder_attn.q_proj.bias",
+	"decoder.layers.%d.encoder_attn.k_proj.weight", "decoder.layers.%d.encoder_attn.k_proj.bias",
+	"decoder.layers.%d.encoder_attn.v_proj.weight", "decoder.layers.%d.encoder_attn.v_proj.bias",
+	"decoder.layers.%d.encoder_attn.out_proj.weight", "decoder.layers.%d.encoder_attn.out_proj.bias",
+	"decoder.layers.%d.encoder_attn_layer_norm.weight", "decoder.layers.%d.encoder_attn_layer_norm.bias",
+};
+static const TfFeedForwardNames decoder_ffn_names = {
+	"decoder.layers.%d.fc1.weight", "decoder.layers.%d.fc1.bias",
+	"decoder.layers.%d.fc2.weight", "decoder.layers.%d.fc2.bias",
+	"decoder.layers.%d.final_layer_norm.weight", "decoder.layers.%d.final_layer_norm.bias",
+};
+
+/* ---------------------------------------------------------------- loading */
+
+/* vocab.json ({piece: id}, ids dense from 0) -> TfVocab. */
+static bool
+load_vocab_json(TfModelDir *dir, const char *name, TfVocab *out)
+{
+	TfJson	   *json = tf_dir_json(dir, name, true);
+	const char **pieces;
+	uint32_t   *lens;
+	bool		ok = true;
+
+	if (json == NULL)
+		return false;
+	if (json->type != TF_JSON_OBJECT || json->count == 0)
+	{
+		tf_json_free(json);
+		return tf_fail(dir->err, TF_ERR_FORMAT, "\"%s/%s\" is not a vocabulary object", dir->path, name);
+	}
+	pieces = tf_alloc(sizeof(char *) * json->count);
+	lens = tf_alloc(sizeof(uint32_t) * json->count);
+	for (int32_t i = 0; i < json->count && ok; i++)
+	{
+		const TfJson *e = &json->children[i];
+		double		id = e->number;
+
+		if (e->type != TF_JSON_NUMBER || id < 0 || id >= json->count || id != floor(id) ||
+			pieces[(int32_t) id] != NULL)
+		{
+			tf_fail(dir->err, TF_ERR_FORMAT, "\"%s/%s\" has a bad vocabulary", dir->path, name);
+			ok = tf_fail_detail(dir->err, "Piece \"%s\" has id %g; ids must be 0 to %d, each used once.",
+								e->key, id, json->count - 1);
+		}
+		else
+		{
+			pieces[(int32_t) id] = e->key;
+			lens[(int32_t) id] = (uint32_t) e->key_len;
+		}
+	}
+	if (ok)
+		ok = tf_vocab_build(dir->arena, pieces, lens, json->count, out, dir->err);
+	tf_free(pieces);
+	tf_free(lens);
+	tf_json_free(json);
+	return ok;
+}
+
+/* A .spm file of the directory -> TfSentencePiece. */
+static bool
+load_spm(TfModelDir *dir, const char *name, TfSentencePiece *out)
+{
+	size_t		len;
+	char	   *bytes = tf_dir_read(dir, name, true, &len);
+	bool		ok;
+
+	if (bytes == NULL)
+		return false;
+	ok = tf_spm_build(dir->arena, (const uint8_t *) bytes, len, out, dir->err);
+	tf_free(bytes);
+	if (!ok)
+	{
+		TfError		inner = *dir->err;
+
+		tf_fail(dir->err, inner.code, "could not load \"%s/%s\"", dir->path, name);
+		tf_fail_detail(dir->err, "%s.", inner.message);
+	}
+	return ok;
+}
+
+/* to[i] = id in `to_vocab` of piece i of `from` (or `missing`). */
+static TfOffset
+map_pieces(TfArena *a, const TfVocab *from, const TfVocab *to, int32_t missing)
+{
+	TfOffset	off = tf_arena_alloc(a, sizeof(int32_t) * from->size, 8);
+
+	for (int32_t i = 0; i < from->size; i++)
+	{
+		uint32_t	len;
+		const char *piece = tf_vocab_token(a->base, from, i, &len);
+		int32_t		id = tf_vocab_lookup(a->base, to, piece, len);
+
+		TF_ARENA_AT(a, off, int32_t)[i] = id >= 0 ? id : missing;
+	}
+	return off;
+}
+
+/* Generation defaults: generation_config.json if present, else config.json,
+ * as GenerationConfig.from_model_config does; HF's defaults otherwise. */
+static bool
+load_generation_config(TfModelDir *dir, TfMarianModel *m)
+{
+	TfJson	   *gen = tf_dir_json(dir, "generation_config.json", false);
+	const TfJson *src = gen != NULL ? gen : dir->config;
+	const TfJson *bad = tf_json_get(src, "bad_words_ids");
+	const TfJson *stop = tf_json_get(src, "early_stopping");
+	TfGenerateOptions *g = &m->generation;
+	bool		ok;
+
+	if (dir->err->code != TF_OK)
+		return false;
+	ok = tf_config_int(dir, src, "num_beams", 1, 1, 64, &g->num_beams) &&
+		tf_config_int(dir, src, "max_length", 20, 1, 1 << 20, &g->max_length) &&
+		tf_config_int(dir, src, "min_length", 0, 0, 1 << 20, &g->min_length) &&
+		tf_config_int(dir, src, "forced_eos_token_id", -1, -1, m->tgt_vocab - 1, &m->forced_eos_id);
+	g->length_penalty = (float) tf_json_number(src, "length_penalty", 1.0, NULL);
+	g->early_stopping = TF_STOP_HEURISTIC;
+	if (stop != NULL && stop->type == TF_JSON_BOOL && stop->boolean)
+		g->early_stopping = TF_STOP_EARLY;
+	else if (stop != NULL && stop->type == TF_JSON_STRING && strcmp(stop->string, "never") == 0)
+		g->early_stopping = TF_STOP_NEVER;
+
+	/* bad_words_ids: [[id], ...]; only single-token entries are supported */
+	m->n_banned = 0;
+	if (ok && bad != NULL && bad->type == TF_JSON_ARRAY)
+	{
+		m->banned = tf_arena_alloc(dir->arena, sizeof(int32_t) * (bad->count + 1), 8);
+		for (int32_t i = 0; i < bad->count && ok; i++)
+		{
+			const TfJson *w = &bad->children[i];
+
+			if (w->type != TF_JSON_ARRAY || w->count != 1 || w->children[0].type != TF_JSON_NUMBER ||
+				w->children[0].number < 0 || w->children[0].number >= m->tgt_vocab)
+			{
+				tf_fail(dir->err, TF_ERR_UNSUPPORTED, "unsupported bad_words_ids in the generation config of \"%s\"", dir->path);
+				ok = tf_fail_detail(dir->err, "Only bans of single token ids within the vocabulary are supported.");
+			}
+			else
+				TF_ARENA_AT(dir->arena, m->banned, int32_t)[m->n_banned++] = (int32_t) w->children[0].number;
+		}
+	}
+	tf_json_free(gen);
+	return ok;
+}
+
+/* Is tensor `name` stored under one of the Marian prefixes? */
+static bool
+has_tensor(TfModelDir *dir, const char *name)
+{
+	char		full[256];
+
+	for (int i = 0; marian_prefixes[i] != NULL; i++)
+	{
+		snprintf(full, sizeof(full), "%s%s", marian_prefixes[i], name);
+		if (tf_safetensors_find(&dir->weights, full) != NULL)
+			return true;
+	}
+	return false;
+}
+
+/* Embeddings, output projection, layers; every tensor checked by shape. */
+static bool
+load_weights(TfModelDir *dir, TfMarianModel *m, bool shared, bool tied)
+{
+	TfArena    *a = dir->arena;
+	int64_t		sv[2] = {m->src_vocab, m->d_model},
+				tv[2] = {m->tgt_vocab, m->d_model},
+				bias[2] = {1, m->tgt_vocab};
+	const TfTensorInfo *t;
+
+	/* MarianMTModel ties shared and encoder embeddings; either name may be
+	 * the one stored */
+	m->enc_embed = tf_weight_load(a, &dir->weights, marian_prefixes,
+								  has_tensor(dir, "shared.weight") ? "shared.weight" : "encoder.embed_tokens.weight",
+								  2, sv, &dir->n_params, dir->err);
+	if (m->enc_embed == 0)
+		return false;
+	if (shared)
+		m->dec_embed = m->enc_embed;
+	else if ((m->dec_embed = tf_weight_load(a, &dir->weights, marian_prefixes, "decoder.embed_tokens.weight",
+											2, tv, &dir->n_params, dir->err)) == 0)
+		return false;
+	if (tf_safetensors_find(&dir->weights, "lm_head.weight") != NULL || !tied)
+	{
+		if ((m->lm_head = tf_weight_load(a, &dir->weights, top_prefixes, "lm_head.weight", 2, tv,
+										 &dir->n_params, dir->err)) == 0)
+			return false;
+	}
+	else
+		m->lm_head = m->dec_embed;
+	t = tf_safetensors_find(&dir->weights, "final_logits_bias");
+	m->final_logits_bias = tf_arena_alloc(a, sizeof(float) * m->tgt_vocab, 64);
+	if (t != NULL && !tf_weight_read(&dir->weights, top_prefixes, "final_logits_bias", 2, bias,
+									 TF_ARENA_AT(a, m->final_logits_bias, float), &dir->n_params, dir->err))
+		return false;
+
+	m->positions = tf_arena_alloc(a, sizeof(float) * (size_t) m->max_positions * m->d_model, 64);
+	tf_sinusoidal_positions(TF_ARENA_AT(a, m->positions, float), m->max_positions, m->d_model);
+
+	m->enc_layer = tf_arena_alloc(a, sizeof(TfMarianLayer) * m->enc_layers, 64);
+	for (int i = 0; i < m->enc_layers; i++)
+	{
+		TfMarianLayer L;
+
+		memset(&L, 0, sizeof(L));
+		if (!tf_attention_block_load(dir, marian_prefixes, &encoder_self_names, i, m->d_model, &L.self_attn) ||
+			!tf_feed_forward_block_load(dir, marian_prefixes, &encoder_ffn_names, i, m->d_model,
+										m->enc_ffn, &L.ffn))
+			return false;
+		TF_ARENA_AT(a, m->enc_layer, TfMarianLayer)[i] = L;
+	}
+	m->dec_layer = tf_arena_alloc(a, sizeof(TfMarianLayer) * m->dec_layers, 64);
+	for (int i = 0; i < m->dec_layers; i++)
+	{
+		TfMarianLayer L;
+
+		if (!tf_attention_block_load(dir, marian_prefixes, &decoder_self_names, i, m->d_model, &L.self_attn) ||
+			!tf_attention_block_load(dir, marian_prefixes, &decoder_cross_names, i, m->d_model, &L.cross_attn) ||
+			!tf_feed_forward_block_load(dir, marian_prefixes, &decoder_ffn_names, i, m->d_model,
+										m->dec_ffn, &L.ffn))
+			return false;
+		TF_ARENA_AT(a, m->dec_layer, TfMarianLayer)[i] = L;
+	}
+	return true;
+}
+
+/* The configuration switches we do not implement must be off. */
+static bool
+check_unsupported_switches(TfModelDir *dir)
+{
+	static const char *const must_be_false[] = {
+		"normalize_before", "normalize_embedding", "add_final_layer_norm", "add_bias_logits", NULL
+	};
+
+	for (int i = 0; must_be_false[i] != NULL; i++)
+		if (tf_json_bool(dir->config, must_be_false[i], false, NULL))
+			return tf_fail(dir->err, TF_ERR_UNSUPPORTED, "unsupported \"%s\": true in \"%s/config.json\"",
+						   must_be_false[i], dir->path);
+	return true;
+}
+
+TfOffset
+tf_marian_load(TfModelDir *dir, int32_t *dim)
+{
+	const TfJson *c = dir->config;
+	TfJson	   *tok_config;
+	TfMarianModel m;
+	bool		shared,
+				tied,
+				separate;
+	const char *act;
+	int32_t		model_max_length;
+
+	memset(&m, 0, sizeof(m));
+	if (!tf_config_int(dir, c, "vocab_size", -1, 2, 1 << 22, &m.src_vocab) ||
+		!tf_config_int(dir, c, "decoder_vocab_size", m.src_vocab, 2, 1 << 22, &m.tgt_vocab) ||
+		!tf_config_int(dir, c, "d_model", -1, 1, 1 << 16, &m.d_model) ||
+		!tf_config_int(dir, c, "encoder_layers", -1, 1, 256, &m.enc_layers) ||
+		!tf_config_int(dir, c, "decoder_layers", -1, 1, 256, &m.dec_layers) ||
+		!tf_config_int(dir, c, "encoder_attention_heads", -1, 1, 1024, &m.enc_heads) ||
+		!tf_config_int(dir, c, "decoder_attention_heads", -1, 1, 1024, &m.dec_heads) ||
+		!tf_config_int(dir, c, "encoder_ffn_dim", -1, 1, 1 << 18, &m.enc_ffn) ||
+		!tf_config_int(dir, c, "decoder_ffn_dim", -1, 1, 1 << 18, &m.dec_ffn) ||
+		!tf_config_int(dir, c, "max_position_embeddings", 1024, 2, 1 << 16, &m.max_positions) ||
+		!tf_config_int(dir, c, "pad_token_id", -1, 0, m.tgt_vocab - 1, &m.pad_id) ||
+		!tf_config_int(dir, c, "eos_token_id", 0, 0, m.tgt_vocab - 1, &m.eos_id) ||
+		!tf_config_int(dir, c, "decoder_start_token_id", m.pad_id, 0, m.tgt_vocab - 1, &m.decoder_start_id) ||
+		!check_unsupported_switches(dir))
+		return 0;
+	if (m.d_model % m.enc_heads != 0 || m.d_model % m.dec_heads != 0)
+	{
+		tf_fail(dir->err, TF_ERR_FORMAT, "invalid attention heads in \"%s/config.json\"", dir->path);
+		tf_fail_detail(dir->err, "d_model %d must be a multiple of the encoder and decoder head counts.", m.d_model);
+		return 0;
+	}
+	act = tf_json_string(c, "activation_function", "gelu", NULL);
+	if (!tf_activation_parse(act, &m.act))
+	{
+		tf_fail(dir->err, TF_ERR_UNSUPPORTED, "unsupported activation_function \"%s\" in \"%s/config.json\"",
+				act, dir->path);
+		return 0;
+	}
+	m.embed_scale = tf_json_bool(c, "scale_embedding", false, NULL) ? sqrtf((float) m.d_model) : 1.0f;
+	shared = tf_json_bool(c, "share_encoder_decoder_embeddings", true, NULL);
+	tied = tf_json_bool(c, "tie_word_embeddings", true, NULL);
+	if (shared && m.tgt_vocab != m.src_vocab)
+	{
+		tf_fail(dir->err, TF_ERR_FORMAT, "inconsistent vocabulary sizes in \"%s/config.json\"", dir->path);
+		tf_fail_detail(dir->err, "Shared embeddings need decoder_vocab_size (%d) = vocab_size (%d).",
+					   m.tgt_vocab, m.src_vocab);
+		return 0;
+	}
+
+	/* tokenizer: MarianTokenizer's files */
+	tok_config = tf_dir_json(dir, "tokenizer_config.json", false);
+	if (dir->err->code != TF_OK)
+		return 0;
+	separate = tf_json_bool(tok_config, "separate_vocabs", false, NULL);
+	model_max_length = (int32_t) fmin(tf_json_number(tok_config, "model_max_length", 512, NULL), 1 << 20);
+	tf_json_free(tok_config);
+	if (!load_vocab_json(dir, "vocab.json", &m.source_vocab))
+		return 0;
+	if (!separate)
+		m.target_vocab = m.source_vocab;
+	else if (!load_vocab_json(dir, "target_vocab.json", &m.target_vocab))
+		return 0;
+	if (m.source_vocab.size != m.src_vocab || m.target_vocab.size != m.tgt_vocab)
+	{
+		tf_fail(dir->err, TF_ERR_SHAPE, "the vocabularies in \"%s\" do not match the model", dir->path);
+		tf_fail_detail(dir->err, "vocab.json has %d pieces and the target vocabulary %d; config.json says %d and %d.",
+					   m.source_vocab.size, m.target_vocab.size, m.src_vocab, m.tgt_vocab);
+		return 0;
+	}
+	m.unk_id = tf_vocab_lookup(dir->arena->base, &m.source_vocab, "<unk>", 5);
+	if (m.unk_id < 0)
+	{
+		tf_fail(dir->err, TF_ERR_FORMAT, "\"%s/vocab.json\" has no \"<unk>\" piece", dir->path);
+		return 0;
+	}
+	if (!load_spm(dir, "source.spm", &m.source_spm) || !load_spm(dir, "target.spm", &m.target_spm))
+		return 0;
+	m.spm_to_source = map_pieces(dir->arena, &m.source_spm.pieces, &m.source_vocab, m.unk_id);
+	m.target_to_spm = map_pieces(dir->arena, &m.target_vocab, &m.target_spm.pieces, -1);
+	m.max_source_tokens = model_max_length < m.max_positions ? model_max_length : m.max_positions;
+	if (m.max_source_tokens < 2)
+		m.max_source_tokens = 2;
+
+	if (!load_generation_config(dir, &m) || !load_weights(dir, &m, shared, tied))
+		return 0;
+	*dim = m.d_model;
+	return tf_arena_push(dir->arena, &m, sizeof(m), 64);
+}
+
+/* ----------------------------------------------------------- tokenization */
+
+int32_t
+tf_marian_tokenize(const void *image, const TfMarianModel *m, const char *text,
+				   size_t len, int32_t *ids)
+{
+	const int32_t *to_vocab = TF_AT(image, m->spm_to_source, const int32_t);
+	int32_t		n = 0;
+	int32_t		got;
+
+	/* a leading >>xx<< language code is one vocabulary piece */
+	if (len >= 4 && text[0] == '>' && text[1] == '>')
+	{
+		for (size_t end = 2; end + 1 < len; end++)
+			if (text[end] == '<' && text[end + 1] == '<')
+			{
+				int32_t		id = tf_vocab_lookup(image, &m->source_vocab, text, end + 2);
+
+				ids[n++] = id >= 0 ? id : m->unk_id;
+				text += end + 2;
+				len -= end + 2;
+				break;
+			}
+	}
+	got = tf_spm_encode(image, &m->source_spm, text, len, ids + n, m->max_source_tokens - 1 - n);
+	if (got < 0)
+		return -1;
+	for (int32_t i = n; i < n + got; i++)
+		ids[i] = to_vocab[ids[i]];
+	n += got;
+	ids[n++] = m->eos_id;
+	return n;
+}
+
+char *
+tf_marian_detokenize(const void *image, const TfMarianModel *m, const int32_t *ids,
+					 int n, size_t *len)
+{
+	const int32_t *to_spm = TF_AT(image, m->target_to_spm, const int32_t);
+	int32_t    *spm_ids = tf_alloc(sizeof(int32_t) * (n + 1));	/* int32[n] */
+	int			k = 0;
+	char	   *text;
+	char	   *out;
+	size_t		raw_len,
+				start = 0,
+				w = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		/* skip_special_tokens: eos, pad and unk ids as MarianTokenizer has them */
+		if (ids[i] == m->eos_id || ids[i] == m->pad_id || ids[i] == m->unk_id ||
+			ids[i] < 0 || ids[i] >= m->tgt_vocab)
+			continue;
+		spm_ids[k++] = to_spm[ids[i]] >= 0 ? to_spm[ids[i]] : m->target_spm.unk_id;
+	}
+	text = tf_spm_decode(image, &m->target_spm, spm_ids, k, &raw_len);
+	tf_free(spm_ids);
+
+	/* U+2581 -> space, then Python's str.strip() of ASCII whitespace */
+	out = tf_alloc(raw_len + 1);
+	for (size_t i = 0; i < raw_len; i++)
+	{
+		if ((unsigned char) text[i] == 0xE2 && i + 2 < raw_len &&
+			(unsigned char) text[i + 1] == 0x96 && (unsigned char) text[i + 2] == 0x81)
+		{
+			out[w++] = ' ';
+			i += 2;
+		}
+		else
+			out[w++] = text[i];
+	}
+	tf_free(text);
+	while (start < w && strchr(" \t\n\r\f\v", out[start]) != NULL)
+		start++;
+	while (w > start && strchr(" \t\n\r\f\v", out[w - 1]) != NULL)
+		w--;
+	memmove(out, out + start, w - start);
+	out[w - start] = '\0';
+	*len = w - start;
+	return out;
+}
+
+/* ---------------------------------------------------------------- encoder */
+
+void
+tf_marian_encode(const void *image, const TfMarianModel *m, const int32_t *const *ids,
+				 const int *lens, int n, TfMarianBatch *out)
+{
+	const TfMarianLayer *enc = TF_AT(image, m->enc_layer, const TfMarianLayer);
+	const TfMarianLayer *dec = TF_AT(image, m->dec_layer, const TfMarianLayer);
+	const float *embed = TF_AT(image, m->enc_embed, const float);
+	const float *pos = TF_AT(image, m->positions, const float);
+	int			d = m->d_model;
+	int			max_len = 1;
+	float	   *h;				/* float[T, d] */
+	TfLayerScratch s;
+	TfPacked	seqs;
+
+	out->n = n;
+	out->starts = tf_alloc(sizeof(int) * n);
+	out->lens = tf_alloc(sizeof(int) * n);
+	out->T = 0;
+	for (int i = 0; i < n; i++)
+	{
+		out->starts[i] = out->T;
+		out->lens[i] = lens[i];
+		out->T += lens[i];
+		if (lens[i] > max_len)
+			max_len = lens[i];
+	}
+	seqs.n = n;
+	seqs.T = out->T;
+	seqs.starts = out->starts;
+	seqs.lens = out->lens;
+
+	h = tf_alloc(sizeof(float) * (size_t) out->T * d);
+	for (int i = 0; i < n; i++)
+		for (int p = 0; p < lens[i]; p++)
+		{
+			float	   *row = h + (size_t) (out->starts[i] + p) * d;
+			const float *e = embed + (size_t) ids[i][p] * d;
+
+			for (int j = 0; j < d; j++)
+				row[j] = e[j] * m->embed_scale + pos[(size_t) p * d + j];
+		}
+	tf_layer_scratch_init(&s, out->T, d, m->enc_ffn, max_len);
+	for (int l = 0; l < m->enc_layers; l++)
+	{
+		tf_check_interrupts();
+		tf_self_attention_forward(image, &enc[l].self_attn, &h, d, m->enc_heads,
+								  MARIAN_LAYER_NORM_EPS, &seqs, &s);
+		tf_feed_forward_forward(image, &enc[l].ffn, &h, out->T, d, m->enc_ffn, m->act,
+								MARIAN_LAYER_NORM_EPS, &s);
+	}
+	tf_layer_scratch_free(&s);
+
+	/* every decoder layer's cross keys and values: rows d .. 3d of its qkv */
+	out->cross_kv = tf_alloc(sizeof(float) * (size_t) m->dec_layers * out->T * 2 * d);
+	for (int l = 0; l < m->dec_layers; l++)
+		tf_linear(h, out->T, d, TF_AT(image, dec[l].cross_attn.qkv_w, const float) + (size_t) d * d,
+				  TF_AT(image, dec[l].cross_attn.qkv_b, const float) + d, 2 * d,
+				  out->cross_kv + (size_t) l * out->T * 2 * d);
+	tf_free(h);
+}
+
+void
+tf_marian_batch_free(TfMarianBatch *batch)
+{
+	tf_free(batch->starts);
+	tf_free(batch->lens);
+	tf_free(batch->cross_kv);
+	memset(batch, 0, sizeof(*batch));
+}
+
+/* ---------------------------------------------------------------- decoder */
+
+void
+tf_marian_cache_init(TfMarianCache *cache)
+{
+	memset(cache, 0, sizeof(*cache));
+}
+
+void
+tf_marian_cache_free(TfMarianCache *cache)
+{
+	for (int s = 0; s < cache->steps; s++)
+		tf_free(cache->kv[s]);
+	tf_free(cache->kv);
+	tf_free(cache->rows);
+	memset(cache, 0, sizeof(*cache));
+}
+
+/*
+ * Causal self-attention of one query row against its own history: keys and
+ * values of step s are row history[s] of cache step s (s < step), and the
+ * current row `self_kv` for s = step.
+ * q: float[d]; out: float[d]; weights: float[step + 1] scratch.
+ */
+static void
+attend_history(const TfMarianCache *cache, int layer, int step, const int32_t *history,
+			   const float *q, const float *self_kv, int d, int heads, float *weights, float *out)
+{
+	int			hd = d / heads;
+	float		scale = 1.0f / sqrtf((float) hd);
+
+	for (int h = 0; h < heads; h++)
+	{
+		const float *qh = q + h * hd;
+		float		max = -INFINITY;
+		double		sum = 0;
+
+		for (int s = 0; s <= step; s++)
+		{
+			const float *k = s < step
+				? cache->kv[s] + ((size_t) layer * cache->rows[s] + history[s]) * 2 * d
+				: self_kv;
+			float		dot = 0;
+
+			for (int j = 0; j < hd; j++)
+				dot += qh[j] * k[h * hd + j];
+			weights[s] = dot * scale;
+			if (weights[s] > max)
+				max = weights[s];
+		}
+		for (int s = 0; s <= step; s++)
+		{
+			weights[s] = expf(weights[s] - max);
+			sum += weights[s];
+		}
+		memset(out + h * hd, 0, sizeof(float) * hd);
+		for (int s = 0; s <= step; s++)
+		{
+			const float *v = (s < step
+							  ? cache->kv[s] + ((size_t) layer * cache->rows[s] + history[s]) * 2 * d
+							  : self_kv) + d;
+			float		w = (float) (weights[s] / sum);
+
+			for (int j = 0; j < hd; j++)
+				out[h * hd + j] += w * v[h * hd + j];
+		}
+	}
+}
+
+void
+tf_marian_decode_step(const void *image, const TfMarianModel *m,
+					  const TfMarianBatch *batch, TfMarianCache *cache, int nh,
+					  const int32_t *tokens, const int *src, const int32_t *history,
+					  int history_stride, float *logits)
+{
+	const TfMarianLayer *layers = TF_AT(image, m->dec_layer, const TfMarianLayer);
+	const float *embed = TF_AT(image, m->dec_embed, const float);
+	const float *pos = TF_AT(image, m->positions, const float);
+	int			d = m->d_model;
+	int			step = cache->steps;
+	int			hd = d / m->dec_heads;
+	float	   *x = tf_alloc(sizeof(float) * (size_t) nh * d);	/* float[nh, d] */
+	float	   *q = tf_alloc(sizeof(float) * (size_t) nh * d);	/* float[nh, d] */
+	float	   *weights = tf_alloc(sizeof(float) * (step + 1 > batch->T ? step + 1 : batch->T) * nh);
+	float	   *step_kv;		/* float[dec_layers, nh, 2 * d] */
+	TfLayerScratch s;
+
+	/* grow the per-step arrays, then add this step's key/value block */
+	if (step == cache->capacity)
+	{
+		cache->capacity = cache->capacity ? cache->capacity * 2 : 32;
+		cache->kv = tf_realloc(cache->kv, sizeof(float *) * cache->capacity);
+		cache->rows = tf_realloc(cache->rows, sizeof(int) * cache->capacity);
+	}
+	step_kv = tf_alloc(sizeof(float) * (size_t) m->dec_layers * nh * 2 * d);
+	cache->kv[step] = step_kv;
+	cache->rows[step] = nh;
+	cache->steps++;
+
+	for (int i = 0; i < nh; i++)
+		for (int j = 0; j < d; j++)
+			x[(size_t) i * d + j] = embed[(size_t) tokens[i] * d + j] * m->embed_scale +
+				pos[(size_t) step * d + j];
+	tf_layer_scratch_init(&s, nh, d, m->dec_ffn, 1);
+
+	for (int l = 0; l < m->dec_layers; l++)
+	{
+		const TfMarianLayer *L = &layers[l];
+		const float *cross_kv = batch->cross_kv + (size_t) l * batch->T * 2 * d;
+		float	   *kv = step_kv + (size_t) l * nh * 2 * d;
+		float	   *swap;
+
+		/* causal self-attention over each hypothesis' own history */
+		tf_linear(x, nh, d, TF_AT(image, L->self_attn.qkv_w, const float),
+				  TF_AT(image, L->self_attn.qkv_b, const float), 3 * d, s.qkv);
+		for (int i = 0; i < nh; i++)
+		{
+			memcpy(kv + (size_t) i * 2 * d, s.qkv + (size_t) i * 3 * d + d, sizeof(float) * 2 * d);
+			attend_history(cache, l, step, history + (size_t) i * history_stride,
+						   s.qkv + (size_t) i * 3 * d, kv + (size_t) i * 2 * d, d, m->dec_heads,
+						   weights, s.ctx + (size_t) i * d);
+		}
+		tf_linear(s.ctx, nh, d, TF_AT(image, L->self_attn.out_w, const float),
+				  TF_AT(image, L->self_attn.out_b, const float), d, s.tmp);
+		tf_add_layernorm(s.tmp, x, nh, d, TF_AT(image, L->self_attn.norm_g, const float),
+						 TF_AT(image, L->self_attn.norm_b, const float), MARIAN_LAYER_NORM_EPS);
+		swap = x, x = s.tmp, s.tmp = swap;
+
+		/* cross-attention: the hypotheses of one source share its keys */
+		tf_linear(x, nh, d, TF_AT(image, L->cross_attn.qkv_w, const float),
+				  TF_AT(image, L->cross_attn.qkv_b, const float), d, q);
+		for (int i = 0; i < nh;)
+		{
+			int			j = i;
+			const float *k = cross_kv + (size_t) batch->starts[src[i]] * 2 * d;
+
+			while (j < nh && src[j] == src[i])
+				j++;
+			tf_attention(q + (size_t) i * d, d, k, 2 * d, k + d, 2 * d, s.ctx + (size_t) i * d, d,
+						 j - i, batch->lens[src[i]], m->dec_heads, hd, 1.0f / sqrtf((float) hd),
+						 false, weights);
+			i = j;
+		}
+		tf_linear(s.ctx, nh, d, TF_AT(image, L->cross_attn.out_w, const float),
+				  TF_AT(image, L->cross_attn.out_b, const float), d, s.tmp);
+		tf_add_layernorm(s.tmp, x, nh, d, TF_AT(image, L->cross_attn.norm_g, const float),
+						 TF_AT(image, L->cross_attn.norm_b, const float), MARIAN_LAYER_NORM_EPS);
+		swap = x, x = s.tmp, s.tmp = swap;
+
+		tf_feed_forward_forward(image, &L->ffn, &x, nh, d, m->dec_ffn, m->act, MARIAN_LAYER_NORM_EPS, &s);
+	}
+	tf_linear(x, nh, d, TF_AT(image, m->lm_head, const float),
+			  TF_AT(image, m->final_logits_bias, const float), m->tgt_vocab, logits);
+	tf_layer_scratch_free(&s);
+	tf_free(x);
+	tf_free(q);
+	tf_free(weights);
+}

@@ -1,0 +1,146 @@
+/*
+ * tf_marian.h: Marian encoder-decoder translators (Hugging Face
+ * MarianMTModel, every Helsinki-NLP opus-mt checkpoint).
+ *
+ * As modeling_marian.py: token embeddings scaled by sqrt(d_model) when
+ * scale_embedding, plus static sinusoidal positions (sin half, cos half);
+ * post-LN encoder layers (self-attention, feed-forward); post-LN decoder
+ * layers (causal self-attention, cross-attention to the encoder output,
+ * feed-forward); logits = h @ lm_head^T + final_logits_bias.
+ *
+ * Decoding keeps a cache: the cross-attention keys and values of each
+ * source are computed once (TfMarianBatch), and each step's self-attention
+ * keys and values are appended to a TfMarianCache. Beam search reorders
+ * hypotheses without copying the cache: each hypothesis carries its
+ * history, the row it occupied at every earlier step.
+ */
+#ifndef TF_MARIAN_H
+#define TF_MARIAN_H
+
+#include "tf_layers.h"
+#include "tf_model.h"
+#include "tf_sentencepiece.h"
+#include "tf_vocab.h"
+
+/* When beam search stops (generation_config "early_stopping"). */
+typedef enum TfEarlyStopping
+{
+	TF_STOP_HEURISTIC,			/* false: when no running beam can beat the finished */
+	TF_STOP_EARLY,				/* true: as soon as num_beams hypotheses finished */
+	TF_STOP_NEVER				/* "never": only when no better one is possible */
+} TfEarlyStopping;
+
+/* Decoding options; defaults come from the checkpoint's generation config. */
+typedef struct TfGenerateOptions
+{
+	int32_t		num_beams;		/* 1 = greedy */
+	int32_t		max_length;		/* decoder tokens, the start token included */
+	int32_t		min_length;		/* eos banned while shorter */
+	float		length_penalty; /* beam score = sum log p / length^penalty */
+	TfEarlyStopping early_stopping;
+} TfGenerateOptions;
+
+typedef struct TfMarianLayer
+{
+	TfAttentionBlock self_attn;
+	TfAttentionBlock cross_attn;	/* decoder only: q from the decoder, k v from the encoder */
+	TfFeedForwardBlock ffn;
+} TfMarianLayer;
+
+typedef struct TfMarianModel
+{
+	int32_t		src_vocab;		/* vocab_size */
+	int32_t		tgt_vocab;		/* decoder_vocab_size */
+	int32_t		d_model;
+	int32_t		enc_layers;
+	int32_t		dec_layers;
+	int32_t		enc_heads;
+	int32_t		dec_heads;
+	int32_t		enc_ffn;
+	int32_t		dec_ffn;
+	int32_t		max_positions;
+	int32_t		max_source_tokens;	/* source ids per text, </s> included */
+	TfActivation act;
+	float		embed_scale;	/* sqrt(d_model) or 1 */
+	int32_t		pad_id;
+	int32_t		eos_id;
+	int32_t		unk_id;
+	int32_t		decoder_start_id;
+	int32_t		forced_eos_id;	/* -1: none */
+	int32_t		n_banned;
+	TfOffset	banned;			/* int32[n_banned]: bad_words_ids of one token */
+	TfGenerateOptions generation;	/* the checkpoint's defaults */
+	TfOffset	enc_embed;		/* float[src_vocab, d_model] */
+	TfOffset	dec_embed;		/* float[tgt_vocab, d_model] */
+	TfOffset	lm_head;		/* float[tgt_vocab, d_model] (often = dec_embed) */
+	TfOffset	final_logits_bias;	/* float[tgt_vocab] */
+	TfOffset	positions;		/* float[max_positions, d_model] */
+	TfOffset	enc_layer;		/* TfMarianLayer[enc_layers] */
+	TfOffset	dec_layer;		/* TfMarianLayer[dec_layers] */
+	TfSentencePiece source_spm;	/* source.spm */
+	TfSentencePiece target_spm;	/* target.spm */
+	TfVocab		source_vocab;	/* vocab.json */
+	TfVocab		target_vocab;	/* target_vocab.json, or the same as source_vocab */
+	TfOffset	spm_to_source;	/* int32[source_spm.pieces.size]: vocab id of each piece */
+	TfOffset	target_to_spm;	/* int32[tgt_vocab]: target_spm id of each id, or -1 */
+} TfMarianModel;
+
+/* Encoder output of a batch of sources, kept for decoding. */
+typedef struct TfMarianBatch
+{
+	int			n;				/* sources */
+	int			T;				/* their tokens in all */
+	int		   *starts;			/* int[n]: first row of source i */
+	int		   *lens;			/* int[n]: its token count */
+	float	   *cross_kv;		/* float[dec_layers, T, 2 * d]: cross keys, values */
+} TfMarianBatch;
+
+/* Self-attention keys and values of every decoding step so far. */
+typedef struct TfMarianCache
+{
+	int			steps;			/* steps stored */
+	int			capacity;		/* steps allocated */
+	float	  **kv;				/* per step: float[dec_layers, rows, 2 * d] */
+	int		   *rows;			/* per step: hypotheses decoded at that step */
+} TfMarianCache;
+
+/* Read a Marian checkpoint into dir->arena; the TfMarianModel's offset, or
+ * 0 on error. *dim is d_model. */
+TfOffset	tf_marian_load(TfModelDir *dir, int32_t *dim);
+
+/* Source ids of one text, as MarianTokenizer: an optional leading >>xx<<
+ * language code, SentencePiece pieces through vocab.json (unknown ->
+ * <unk>), truncated to max_source_tokens - 1, then </s>.
+ * ids: int32[m->max_source_tokens]; returns the count. */
+int32_t		tf_marian_tokenize(const void *image, const TfMarianModel *m, const char *text,
+							   size_t len, int32_t *ids);
+
+/* Target ids -> text as MarianTokenizer.decode(skip_special_tokens=True):
+ * eos, pad and unk dropped, pieces joined, U+2581 -> space, stripped.
+ * Result tf_alloc'd and NUL-terminated. */
+char	   *tf_marian_detokenize(const void *image, const TfMarianModel *m, const int32_t *ids,
+								 int n, size_t *len);
+
+/* Run the encoder over n sources (ids[i], lens[i] tokens each) and compute
+ * every decoder layer's cross-attention keys and values. */
+void		tf_marian_encode(const void *image, const TfMarianModel *m, const int32_t *const *ids,
+							 const int *lens, int n, TfMarianBatch *out);
+void		tf_marian_batch_free(TfMarianBatch *batch);
+
+void		tf_marian_cache_init(TfMarianCache *cache);
+void		tf_marian_cache_free(TfMarianCache *cache);
+
+/*
+ * One decoding step (the `cache->steps`-th position) for nh hypotheses:
+ * hypothesis i feeds token tokens[i], attends to source src[i] (hypotheses
+ * of one source must be adjacent), and to its own earlier steps through
+ * history[i * history_stride + s], its row at step s. Appends this step's
+ * keys and values to the cache (hypothesis i at row i) and writes
+ * logits[nh, tgt_vocab].
+ */
+void		tf_marian_decode_step(const void *image, const TfMarianModel *m,
+								  const TfMarianBatch *batch, TfMarianCache *cache, int nh,
+								  const int32_t *tokens, const int *src, const int32_t *history,
+								  int history_stride, float *logits);
+
+#endif							/* TF_MARIAN_H */

@@ -1,0 +1,69 @@
+/*
+ * fixture.h: reading the parity fixtures that test/reference/make_*_fixtures.py
+ * write: a model directory with sentences.txt (one input per line) and
+ * reference.txt (per input, lines "<key> <numbers...>" in a fixed order).
+ */
+#ifndef FIXTURE_H
+#define FIXTURE_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tf_runtime.h"
+
+/* The lines of a file, '\n' removed; *n their count. NULL if unreadable. */
+static inline char **
+fixture_lines(const char *path, int *n)
+{
+	TfError		err;
+	size_t		len;
+	char	   *text = tf_read_file(path, &len, &err);
+	char	  **lines;
+	int			count = 0;
+
+	if (text == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		count += text[i] == '\n';
+	if (len > 0 && text[len - 1] != '\n')
+		count++;
+	lines = tf_alloc(sizeof(char *) * (count + 1));
+	*n = 0;
+	for (char *p = text; *n < count;)
+	{
+		char	   *nl = strchr(p, '\n');
+
+		if (nl)
+			*nl = '\0';
+		lines[(*n)++] = p;
+		p = nl ? nl + 1 : p + strlen(p);
+	}
+	return lines;
+}
+
+/* Parse "key v1 v2 ..." into doubles; returns the count (-1 when the key
+ * differs). vals must hold max values. */
+static inline int
+fixture_numbers(const char *line, const char *key, double *vals, int max)
+{
+	size_t		k = strlen(key);
+	const char *p = line + k;
+	int			n = 0;
+
+	if (strncmp(line, key, k) != 0 || (line[k] != ' ' && line[k] != '\0'))
+		return -1;
+	while (n < max)
+	{
+		char	   *end;
+		double		v = strtod(p, &end);
+
+		if (end == p)
+			break;
+		vals[n++] = v;
+		p = end;
+	}
+	return n;
+}
+
+#endif							/* FIXTURE_H */

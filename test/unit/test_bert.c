@@ -1,0 +1,124 @@
+/*
+ * test_bert.c: the C BERT embedder against the PyTorch reference
+ * (test/reference/bert.py) on the random-weight fixtures.
+ *
+ *   test_bert [FIXTURE_DIR...]   default: test/fixtures/bert-{minilm,odd,bf16}
+ *
+ * For each fixture: token ids identical to the reference tokenizer's;
+ * embeddings of all sentences in one packed batch within 1e-4 (max abs) of
+ * the reference; each sentence embedded alone equal to its batched result.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "fixture.h"
+#include "tap.h"
+#include "tf_bert.h"
+#include "tf_blas.h"
+
+#define TOLERANCE 1e-4
+
+static void
+check_fixture(const char *dir)
+{
+	char		path[1024];
+	TfArena		arena;
+	TfError		err;
+	char	  **sentences,
+			  **ref;
+	int			n_sent,
+				n_ref;
+	const TfBertModel *m;
+	size_t	   *lens;
+	float	   *emb,
+			   *one;
+	int32_t    *ids;
+	double	   *vals;
+	int			ids_ok = 0;
+	double		worst = 0,
+				worst_single = 0;
+
+	if (!ok(tf_model_load(dir, &arena, &err), "%s: loads", dir))
+	{
+		diag("%s (%s)", err.message, err.detail);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/sentences.txt", dir);
+	sentences = fixture_lines(path, &n_sent);
+	snprintf(path, sizeof(path), "%s/reference.txt", dir);
+	ref = fixture_lines(path, &n_ref);
+	if (!ok(sentences && ref && n_ref == 2 * n_sent, "%s: %d sentences with references", dir, n_sent))
+		return;
+	m = TF_AT(arena.base, ((TfImageHeader *) arena.base)->model, TfBertModel);
+
+	lens = calloc(n_sent, sizeof(size_t));
+	emb = calloc((size_t) n_sent * m->hidden, sizeof(float));
+	one = calloc(m->hidden, sizeof(float));
+	ids = calloc(m->max_tokens, sizeof(int32_t));
+	vals = calloc(m->max_tokens > m->hidden ? m->max_tokens : m->hidden, sizeof(double));
+	for (int i = 0; i < n_sent; i++)
+	{
+		int			n = tf_bert_tokenize(arena.base, m, sentences[i], strlen(sentences[i]), ids);
+		int			n_expected = fixture_numbers(ref[2 * i], "ids", vals, m->max_tokens);
+		bool		same = n == n_expected;
+
+		for (int j = 0; same && j < n; j++)
+			same = ids[j] == (int32_t) vals[j];
+		if (same)
+			ids_ok++;
+		else if (ids_ok + 3 > i)
+			diag("ids differ on sentence %d: got %d ids, expected %d", i, n, n_expected);
+		lens[i] = strlen(sentences[i]);
+	}
+	ok(ids_ok == n_sent, "%s: token ids identical on %d/%d sentences", dir, ids_ok, n_sent);
+
+	tf_bert_embed(arena.base, m, (const char *const *) sentences, lens, n_sent, emb);
+	for (int i = 0; i < n_sent; i++)
+	{
+		float	   *expect = calloc(m->hidden, sizeof(float));
+		double		d;
+
+		if (fixture_numbers(ref[2 * i + 1], "emb", vals, m->hidden) != m->hidden)
+			diag("sentence %d: bad reference embedding", i);
+		for (int j = 0; j < m->hidden; j++)
+			expect[j] = (float) vals[j];
+		d = max_abs_diff(emb + (size_t) i * m->hidden, expect, m->hidden);
+		worst = d > worst ? d : worst;
+		tf_bert_embed(arena.base, m, (const char *const *) &sentences[i], &lens[i], 1, one);
+		d = max_abs_diff(emb + (size_t) i * m->hidden, one, m->hidden);
+		worst_single = d > worst_single ? d : worst_single;
+		free(expect);
+	}
+	ok(worst <= TOLERANCE, "%s: embeddings within %g of the reference (max abs diff %.3g)",
+	   dir, TOLERANCE, worst);
+	ok(worst_single <= 1e-5, "%s: alone equals batched (max abs diff %.3g)", dir, worst_single);
+	free(lens);
+	free(emb);
+	free(one);
+	free(ids);
+	free(vals);
+	tf_arena_free(&arena);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const char *const defaults[] = {
+		"test/fixtures/bert-minilm", "test/fixtures/bert-odd", "test/fixtures/bert-bf16"
+	};
+	TfError		err;
+
+	if (!tf_blas_init(&err))
+	{
+		printf("Bail out! %s\n", err.message);
+		return 1;
+	}
+	tf_blas_set_threads(2);
+	if (argc > 1)
+		for (int i = 1; i < argc; i++)
+			check_fixture(argv[i]);
+	else
+		for (int i = 0; i < 3; i++)
+			check_fixture(defaults[i]);
+	return done_testing();
+}
