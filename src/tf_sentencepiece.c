@@ -95,7 +95,7 @@ piece_byte(const char *s, size_t len)
 	return v;
 }
 
-/* A growing byte buffer in tf_alloc'd memory, always NUL-terminated room. */
+/* A growing byte buffer in tf_alloc'd memory, with room for a final NUL. */
 typedef struct ByteBuf
 {
 	char	   *data;			/* char[cap] */
@@ -128,10 +128,6 @@ buf_append(ByteBuf *b, const void *s, size_t n)
 	memcpy(b->data + b->len, s, n);
 	b->len += n;
 }
-
-/* ---------------------------------------------------------------------
- * Protobuf wire format (only what ModelProto needs)
- * --------------------------------------------------------------------- */
 
 /*
  * Append s[0..n) to out with every occurrence of `from` replaced by `to`
@@ -956,23 +952,16 @@ normalize(const SpmView *v, const uint8_t *in, size_t len, ByteBuf *out)
 	size_t		rep_len;
 
 	buf_init(out, len < TF_SPM_MAX_NORMALIZED ? len + len / 2 + 16 : TF_SPM_MAX_NORMALIZED);
-	if (sp->remove_extra_whitespaces)
-	{
-		/* leading characters that normalize to exactly " " */
-		while (pos < len)
-		{
-			size_t		used = normalize_prefix(v, in + pos, len - pos, &rep, &rep_len);
-
-			if (rep_len != 1 || rep[0] != ' ')
-				break;
-			pos += used;
-		}
-	}
-	if (pos == len)
+	if (len == 0)
 		return true;
 	if (sp->add_dummy_prefix)
 		buf_append(out, space, space_len);
 
+	/*
+	 * spm first skips the characters that normalize to " "; starting with
+	 * is_prev_space set drops them just the same, and an input that was all
+	 * whitespace loses its dummy prefix to the trailing-space strip below.
+	 */
 	is_prev_space = sp->remove_extra_whitespaces;
 	while (pos < len)
 	{
@@ -1206,10 +1195,10 @@ tf_spm_decode(const void *image, const TfSentencePiece *sp,
 	const uint8_t *types = TF_AT(image, sp->types, const uint8_t);
 	ByteBuf		out;
 	ByteBuf		bytes;			/* pending run of byte pieces */
-	bool		is_bos_ws = true;	/* a leading U+2581 may still be dropped */
-	bool		bos_ws_seen = false;	/* the previous piece dropped one */
+	bool		may_drop_ws = true; /* no leading U+2581 dropped yet, or
+									 * remove_extra_whitespaces */
 
-	buf_init(&out, 16 + (size_t) (n > 0 ? n : 0) * 8);
+	buf_init(&out, n > 0 ? ((size_t) n < 65536 ? (size_t) n * 8 : 1 << 19) : 16);
 	buf_init(&bytes, 16);
 	for (int32_t i = 0; i < n; i++)
 	{
@@ -1228,9 +1217,6 @@ tf_spm_decode(const void *image, const TfSentencePiece *sp,
 			continue;
 		}
 		flush_bytes(&out, &bytes);
-		if (bos_ws_seen || out.len > 0)
-			is_bos_ws = false;
-		bos_ws_seen = false;
 		if (types[id] == TF_SPM_CONTROL)
 			continue;
 		if (types[id] == TF_SPM_UNKNOWN)
@@ -1238,13 +1224,18 @@ tf_spm_decode(const void *image, const TfSentencePiece *sp,
 			buf_append(&out, TF_AT(image, sp->unk_surface, const char), sp->unk_surface_len);
 			continue;
 		}
-		if (is_bos_ws && (sp->add_dummy_prefix || sp->remove_extra_whitespaces) &&
+		/*
+		 * While nothing has been output, a piece's leading U+2581 is the
+		 * dummy prefix: drop it, only once unless remove_extra_whitespaces
+		 * (then every leading space goes).
+		 */
+		if (may_drop_ws && out.len == 0 &&
+			(sp->add_dummy_prefix || sp->remove_extra_whitespaces) &&
 			plen >= SPACE_SYMBOL_LEN && memcmp(piece, SPACE_SYMBOL, SPACE_SYMBOL_LEN) == 0)
 		{
 			piece += SPACE_SYMBOL_LEN;
 			plen -= SPACE_SYMBOL_LEN;
-			/* with remove_extra_whitespaces every leading space goes */
-			bos_ws_seen = !sp->remove_extra_whitespaces;
+			may_drop_ws = sp->remove_extra_whitespaces;
 		}
 		buf_append_replacing(&out, piece, plen, SPACE_SYMBOL, SPACE_SYMBOL_LEN, " ", 1);
 	}

@@ -18,7 +18,9 @@
  * with TF_ERR_FORMAT: malformed protobuf, a missing trainer_spec or
  * normalizer_spec (which is how truncation shows), empty or duplicate pieces,
  * not exactly one UNKNOWN piece, byte pieces that do not match byte_fallback,
- * a broken charsmap header.
+ * a broken charsmap header. (Stricter than spm in two corners: spm lets a
+ * CONTROL/UNKNOWN/BYTE piece share its text with a normal piece, and loads
+ * files without the two specs.)
  *
  * precompiled_charsmap layout (little-endian):
  *   uint32 trie_bytes, then a Darts-clone double array of trie_bytes / 4
@@ -108,7 +110,6 @@ typedef struct TfSentencePiece
 	/* normalizer */
 	TfOffset	charsmap;		/* uint8_t[charsmap_size], or 0 if none */
 	uint32_t	charsmap_size;
-	uint32_t	charsmap_units;	/* double-array units at charsmap + 4 */
 	bool		add_dummy_prefix;
 	bool		remove_extra_whitespaces;
 	bool		escape_whitespaces;
