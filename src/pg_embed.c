@@ -96,7 +96,8 @@ embed_batch(PG_FUNCTION_ARGS)
 	float	   *out;
 	TfModelRef	ref;
 
-	InitMaterializedSRF(fcinfo, 0);
+	/* a set of scalars: the executor's expected one-column descriptor */
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	if (PG_ARGISNULL(0))
 		return (Datum) 0;
 	arr = PG_GETARG_ARRAYTYPE_P(0);

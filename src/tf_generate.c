@@ -176,6 +176,7 @@ beam_step(const void *image, const TfMarianModel *m, const TfGenerateOptions *o,
 	int			n_cand = 0,
 				n_next = 0;
 	bool		last = cur_len + 1 >= L;
+	float		best_candidate;
 	float		denominator = (float) pow((double) cur_len, (double) o->length_penalty);
 
 	for (int b = 0; b < beams; b++)
@@ -191,6 +192,8 @@ beam_step(const void *image, const TfMarianModel *m, const TfGenerateOptions *o,
 			keep_best(cand, &n_cand, 2 * beams, c);
 		}
 	}
+
+	best_candidate = n_cand > 0 ? cand[0].score : -INFINITY;
 
 	/* a candidate that ends joins the finished list if it ranks in the
 	 * first num_beams; the best num_beams that go on become the new beams
@@ -236,7 +239,7 @@ beam_step(const void *image, const TfMarianModel *m, const TfGenerateOptions *o,
 			st->done = true;
 		if (o->early_stopping == TF_STOP_NEVER && o->length_penalty > 0)
 			generated = L - 1;
-		best = st->score[0] / (float) pow((double) generated, (double) o->length_penalty);
+		best = best_candidate / (float) pow((double) generated, (double) o->length_penalty);
 		if (!(best > st->fin_score[beams - 1]))
 			st->improvable = false;
 		if (!st->improvable)

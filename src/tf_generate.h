@@ -1,7 +1,7 @@
 /*
  * tf_generate.h: greedy and beam search for Marian translators, as Hugging
- * Face's generate() does them (transformers 4.5x: GenerationMixin._sample
- * without sampling, and the vectorised GenerationMixin._beam_search).
+ * Face's generate() does them (transformers v4.46: GenerationMixin._sample
+ * without sampling, _beam_search with BeamSearchScorer / BeamHypotheses).
  *
  * Semantics kept:
  *  - decoding starts from decoder_start_token_id; max_length counts it;
@@ -15,9 +15,10 @@
  *    num_beams joins the finished list with score sum_logprobs /
  *    generated_length^length_penalty (eos counted, the start token not);
  *    the best num_beams that do not end continue; early_stopping true stops
- *    a source once num_beams have finished, false once the best running
- *    beam's sum / current generated length^penalty cannot beat the worst
- *    finished one, "never" the same with max_length when penalty > 0.
+ *    a source once num_beams have finished, false once the best candidate's
+ *    sum / current generated length^penalty cannot beat the worst finished
+ *    one, "never" the same with max_length - 1 when penalty > 0; at
+ *    max_length the open beams join the finished ones.
  */
 #ifndef TF_GENERATE_H
 #define TF_GENERATE_H

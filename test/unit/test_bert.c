@@ -113,7 +113,7 @@ main(int argc, char **argv)
 		printf("Bail out! %s\n", err.message);
 		return 1;
 	}
-	tf_blas_set_threads(2);
+	tf_blas_set_threads(1);
 	if (argc > 1)
 		for (int i = 1; i < argc; i++)
 			check_fixture(argv[i]);

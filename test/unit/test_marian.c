@@ -1,0 +1,149 @@
+/*
+ * test_marian.c: the C Marian engine and search against the PyTorch
+ * reference (test/reference/marian.py + generate.py) on the random-weight
+ * fixtures: identical source ids, identical greedy token ids and identical
+ * beam-search token ids (the fixture's own num_beams, length penalty and
+ * max_length), sentence by sentence, all sentences decoded in one batch.
+ *
+ *   test_marian [FIXTURE_DIR...]   default: test/fixtures/marian-{ende-size,odd}
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "fixture.h"
+#include "tap.h"
+#include "tf_blas.h"
+#include "tf_generate.h"
+
+#define SINGLES 6				/* sentences also decoded alone */
+
+/* Do ids[n] equal the numbers on reference line `line` after `key`? */
+static bool
+same_ids(const char *line, const char *key, const int32_t *ids, int n, double *buf, int cap)
+{
+	int			expected = fixture_numbers(line, key, buf, cap);
+
+	if (expected != n)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (ids[i] != (int32_t) buf[i])
+			return false;
+	return true;
+}
+
+/* Decode all sources with opts; count sentences whose ids match `key`. */
+static int
+check_search(const TfArena *arena, const TfMarianModel *m, TfGenerateOptions opts, char **ref,
+			 int32_t **src, int *src_lens, int n, const char *key, double *buf, int cap,
+			 int *too_long)
+{
+	int32_t   **out = calloc(n, sizeof(int32_t *));
+	int		   *lens = calloc(n, sizeof(int));
+	int			matches = 0;
+
+	tf_generate(arena->base, m, &opts, (const int32_t *const *) src, src_lens, n, out, lens);
+	for (int i = 0; i < n; i++)
+	{
+		if (same_ids(ref[3 * i + (key[0] == 'g' ? 1 : 2)], key, out[i], lens[i], buf, cap))
+			matches++;
+		else if (matches + 3 > i)
+			diag("%s ids differ on sentence %d (%d tokens)", key, i, lens[i]);
+		if (lens[i] > opts.max_length - 1)
+			(*too_long)++;
+		tf_free(out[i]);
+	}
+	free(out);
+	free(lens);
+	return matches;
+}
+
+static void
+check_fixture(const char *dir)
+{
+	char		path[1024];
+	TfArena		arena;
+	TfError		err;
+	char	  **sentences,
+			  **ref;
+	int			n_sent,
+				n_ref;
+	const TfMarianModel *m;
+	int32_t   **src;
+	int		   *src_lens;
+	double	   *buf;
+	int			cap,
+				src_ok = 0,
+				too_long = 0,
+				matches;
+	TfGenerateOptions greedy;
+
+	if (!ok(tf_model_load(dir, &arena, &err), "%s: loads", dir))
+	{
+		diag("%s (%s)", err.message, err.detail);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/sentences.txt", dir);
+	sentences = fixture_lines(path, &n_sent);
+	snprintf(path, sizeof(path), "%s/reference.txt", dir);
+	ref = fixture_lines(path, &n_ref);
+	if (!ok(sentences && ref && n_ref == 3 * n_sent, "%s: %d sentences with references", dir, n_sent))
+		return;
+	m = TF_AT(arena.base, ((TfImageHeader *) arena.base)->model, TfMarianModel);
+	cap = m->max_source_tokens > m->generation.max_length ? m->max_source_tokens : m->generation.max_length;
+	buf = calloc(cap + 1, sizeof(double));
+	src = calloc(n_sent, sizeof(int32_t *));
+	src_lens = calloc(n_sent, sizeof(int));
+	for (int i = 0; i < n_sent; i++)
+	{
+		src[i] = calloc(m->max_source_tokens, sizeof(int32_t));
+		src_lens[i] = tf_marian_tokenize(arena.base, m, sentences[i], strlen(sentences[i]), src[i]);
+		if (same_ids(ref[3 * i], "src", src[i], src_lens[i], buf, cap))
+			src_ok++;
+		else if (src_ok + 3 > i)
+			diag("source ids differ on sentence %d", i);
+	}
+	ok(src_ok == n_sent, "%s: source ids identical on %d/%d sentences", dir, src_ok, n_sent);
+
+	greedy = m->generation;
+	greedy.num_beams = 1;
+	matches = check_search(&arena, m, greedy, ref, src, src_lens, n_sent, "greedy", buf, cap, &too_long);
+	ok(matches == n_sent, "%s: greedy ids identical on %d/%d sentences", dir, matches, n_sent);
+	matches = check_search(&arena, m, m->generation, ref, src, src_lens, n_sent, "beam", buf, cap, &too_long);
+	ok(matches == n_sent, "%s: beam-%d ids identical on %d/%d sentences", dir, m->generation.num_beams,
+	   matches, n_sent);
+	/* one sentence at a time gives the same as the batch (the first few) */
+	matches = 0;
+	for (int i = 0; i < SINGLES; i++)
+		matches += check_search(&arena, m, m->generation, ref + 3 * i, src + i, src_lens + i, 1,
+								"beam", buf, cap, &too_long);
+	ok(matches == SINGLES, "%s: beam search one sentence at a time: %d/%d identical", dir, matches, SINGLES);
+	ok(too_long == 0, "%s: no output longer than max_length - 1 = %d", dir, m->generation.max_length - 1);
+
+	for (int i = 0; i < n_sent; i++)
+		free(src[i]);
+	free(src);
+	free(src_lens);
+	free(buf);
+	tf_arena_free(&arena);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const char *const defaults[] = {"test/fixtures/marian-ende-size", "test/fixtures/marian-odd"};
+	TfError		err;
+
+	if (!tf_blas_init(&err))
+	{
+		printf("Bail out! %s\n", err.message);
+		return 1;
+	}
+	tf_blas_set_threads(1);
+	if (argc > 1)
+		for (int i = 1; i < argc; i++)
+			check_fixture(argv[i]);
+	else
+		for (int i = 0; i < 2; i++)
+			check_fixture(defaults[i]);
+	return done_testing();
+}
