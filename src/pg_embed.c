@@ -31,15 +31,6 @@ float_array(const float *v, int n)
 	return construct_array(elems, n, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT);
 }
 
-/* The optional model argument `argno` as a C string, NULL when SQL NULL. */
-static const char *
-model_arg(FunctionCallInfo fcinfo, int argno)
-{
-	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
-		return NULL;
-	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
-}
-
 /* Embed texts[n] (UTF-8, lens[n] bytes) with `ref` into out[n, dim], all
  * scratch memory in a context of its own. */
 static void
@@ -69,7 +60,7 @@ embed(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	ref = tf_model_lookup(model_arg(fcinfo, 1), TF_ARCH_BERT, "transformer.embedding_model");
+	ref = tf_model_lookup(tf_model_arg(fcinfo, 1), TF_ARCH_BERT, "transformer.embedding_model");
 	utf8 = tf_text_utf8(PG_GETARG_TEXT_PP(0), &len);
 	out = palloc(sizeof(float) * ref.header->dim);
 	run_embed(&ref, &utf8, &len, 1, out);
@@ -101,7 +92,7 @@ embed_batch(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		return (Datum) 0;
 	arr = PG_GETARG_ARRAYTYPE_P(0);
-	ref = tf_model_lookup(model_arg(fcinfo, 1), TF_ARCH_BERT, "transformer.embedding_model");
+	ref = tf_model_lookup(tf_model_arg(fcinfo, 1), TF_ARCH_BERT, "transformer.embedding_model");
 	dim = ref.header->dim;
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 	texts = palloc(sizeof(char *) * (n + 1));

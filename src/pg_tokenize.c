@@ -33,8 +33,7 @@ tokenize(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
 		return (Datum) 0;
-	ref = tf_model_lookup(PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1)),
-						  0, "transformer.embedding_model");
+	ref = tf_model_lookup(tf_model_arg(fcinfo, 1), 0, "transformer.embedding_model");
 	utf8 = tf_text_utf8(PG_GETARG_TEXT_PP(0), &len);
 	if (ref.header->arch == TF_ARCH_BERT)
 	{

@@ -173,3 +173,11 @@ tf_utf8_text(const char *s, size_t len)
 
 	return server == s ? cstring_to_text_with_len(s, (int) len) : cstring_to_text(server);
 }
+
+const char *
+tf_model_arg(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return NULL;
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}

@@ -7,6 +7,8 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
+
 #include "tf_model.h"
 #include "tf_runtime.h"
 
@@ -32,6 +34,10 @@ typedef struct TfModelRef
  * of architecture `arch` (0: any); ERROR with a hint listing the loaded models when
  * there is none. */
 TfModelRef	tf_model_lookup(const char *name, TfArch arch, const char *default_guc);
+
+/* Argument `argno` of the current SQL function as a C string, or NULL when
+ * absent or SQL NULL (a NULL model name means the default model). */
+const char *tf_model_arg(FunctionCallInfo fcinfo, int argno);
 
 /* Report a core error as a PostgreSQL ERROR (never returns). */
 void		tf_report(const TfError *err) pg_attribute_noreturn();

@@ -95,13 +95,6 @@ run_translate(const TfModelRef *ref, const TfGenerateOptions *o, const char *con
 	MemoryContextDelete(cxt);
 }
 
-/* The model name argument, NULL when absent or SQL NULL. */
-static const char *
-model_arg(FunctionCallInfo fcinfo)
-{
-	return PG_NARGS() > 1 && !PG_ARGISNULL(1) ? text_to_cstring(PG_GETARG_TEXT_PP(1)) : NULL;
-}
-
 /*
  * translate(input text, model text DEFAULT NULL, num_beams int DEFAULT
  * NULL, max_length int DEFAULT NULL) RETURNS text
@@ -117,7 +110,7 @@ translate_text(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	ref = tf_model_lookup(model_arg(fcinfo), TF_ARCH_MARIAN, "transformer.translation_model");
+	ref = tf_model_lookup(tf_model_arg(fcinfo, 1), TF_ARCH_MARIAN, "transformer.translation_model");
 	o = decoding_options(fcinfo, ref.model);
 	utf8 = tf_text_utf8(PG_GETARG_TEXT_PP(0), &len);
 	run_translate(&ref, &o, &utf8, &len, 1, &result);
@@ -145,7 +138,7 @@ translate_batch(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	arr = PG_GETARG_ARRAYTYPE_P(0);
-	ref = tf_model_lookup(model_arg(fcinfo), TF_ARCH_MARIAN, "transformer.translation_model");
+	ref = tf_model_lookup(tf_model_arg(fcinfo, 1), TF_ARCH_MARIAN, "transformer.translation_model");
 	o = decoding_options(fcinfo, ref.model);
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 	texts = palloc(sizeof(char *) * (n + 1));

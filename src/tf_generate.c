@@ -8,6 +8,8 @@
  */
 #include "tf_generate.h"
 
+#include "tf_kernels.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -76,24 +78,6 @@ process_scores(const void *image, const TfMarianModel *m, const TfGenerateOption
 			scores[v] = -INFINITY;
 		scores[m->forced_eos_id] = keep;
 	}
-}
-
-/* In-place log-softmax of x[n], as torch.log_softmax. */
-static void
-log_softmax(float *x, int n)
-{
-	float		max = x[0];
-	double		sum = 0;
-	float		lse;
-
-	for (int i = 1; i < n; i++)
-		if (x[i] > max)
-			max = x[i];
-	for (int i = 0; i < n; i++)
-		sum += exp((double) (x[i] - max));
-	lse = max + (float) log(sum);
-	for (int i = 0; i < n; i++)
-		x[i] -= lse;
 }
 
 /* Greedy step for one source: its single row of logits at length cur_len. */
@@ -183,8 +167,10 @@ beam_step(const void *image, const TfMarianModel *m, const TfGenerateOptions *o,
 	{
 		float	   *row = logits + (size_t) b * V;
 
-		log_softmax(row, V);
+		tf_log_softmax(row, V);
 		process_scores(image, m, o, row, cur_len, true);
+		if (o->renormalize)
+			tf_log_softmax(row, V);
 		for (int32_t v = 0; v < V; v++)
 		{
 			Candidate	c = {row[v] + st->score[b], b, v};

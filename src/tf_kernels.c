@@ -85,19 +85,28 @@ tf_activate(float *x, size_t n, TfActivation act)
 	}
 }
 
+/* Largest of x[n] (n >= 1). */
+static float
+max_of(const float *x, int n)
+{
+	float		max = x[0];
+
+	for (int i = 1; i < n; i++)
+		if (x[i] > max)
+			max = x[i];
+	return max;
+}
+
 void
 tf_softmax_rows(float *x, int rows, int cols)
 {
 	for (int i = 0; i < rows; i++)
 	{
 		float	   *row = x + (size_t) i * cols;
-		float		max = row[0];
+		float		max = max_of(row, cols);
 		double		sum = 0;
 		float		inv;
 
-		for (int j = 1; j < cols; j++)
-			if (row[j] > max)
-				max = row[j];
 		for (int j = 0; j < cols; j++)
 		{
 			row[j] = expf(row[j] - max);
@@ -107,6 +116,20 @@ tf_softmax_rows(float *x, int rows, int cols)
 		for (int j = 0; j < cols; j++)
 			row[j] *= inv;
 	}
+}
+
+void
+tf_log_softmax(float *x, int n)
+{
+	float		max = max_of(x, n);
+	double		sum = 0;
+	float		lse;
+
+	for (int i = 0; i < n; i++)
+		sum += exp((double) (x[i] - max));
+	lse = max + (float) log(sum);
+	for (int i = 0; i < n; i++)
+		x[i] -= lse;
 }
 
 void

@@ -34,6 +34,9 @@ void		tf_activate(float *x, size_t n, TfActivation act);
 /* Softmax of each row of x[rows, cols], in place. */
 void		tf_softmax_rows(float *x, int rows, int cols);
 
+/* Log-softmax of x[n], in place, as torch.log_softmax. */
+void		tf_log_softmax(float *x, int n);
+
 /*
  * Multi-head scaled dot-product attention for one sequence. Head h of a
  * row occupies columns [h * head_dim, (h + 1) * head_dim), so q, k and v may

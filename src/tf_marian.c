@@ -150,6 +150,7 @@ load_generation_config(TfModelDir *dir, TfMarianModel *m)
 		tf_config_int(dir, src, "min_length", 0, 0, 1 << 20, &g->min_length) &&
 		tf_config_int(dir, src, "forced_eos_token_id", -1, -1, m->tgt_vocab - 1, &m->forced_eos_id);
 	g->length_penalty = (float) tf_json_number(src, "length_penalty", 1.0, NULL);
+	g->renormalize = tf_json_bool(src, "renormalize_logits", false, NULL);
 	g->early_stopping = TF_STOP_HEURISTIC;
 	if (stop != NULL && stop->type == TF_JSON_BOOL && stop->boolean)
 		g->early_stopping = TF_STOP_EARLY;
@@ -211,10 +212,12 @@ load_weights(TfModelDir *dir, TfMarianModel *m, bool shared, bool tied)
 								  2, sv, &dir->n_params, dir->err);
 	if (m->enc_embed == 0)
 		return false;
+	/* with separate vocabularies HF deep-copies the vocab_size-row shared
+	 * table for the decoder too, so it has vocab_size rows */
 	if (shared)
 		m->dec_embed = m->enc_embed;
 	else if ((m->dec_embed = tf_weight_load(a, &dir->weights, marian_prefixes, "decoder.embed_tokens.weight",
-											2, tv, &dir->n_params, dir->err)) == 0)
+											2, sv, &dir->n_params, dir->err)) == 0)
 		return false;
 	if (tf_safetensors_find(&dir->weights, "lm_head.weight") != NULL || !tied)
 	{
@@ -319,10 +322,10 @@ tf_marian_load(TfModelDir *dir, int32_t *dim)
 	m.embed_scale = tf_json_bool(c, "scale_embedding", false, NULL) ? sqrtf((float) m.d_model) : 1.0f;
 	shared = tf_json_bool(c, "share_encoder_decoder_embeddings", true, NULL);
 	tied = tf_json_bool(c, "tie_word_embeddings", true, NULL);
-	if (shared && m.tgt_vocab != m.src_vocab)
+	if ((shared && m.tgt_vocab != m.src_vocab) || m.tgt_vocab > m.src_vocab)
 	{
 		tf_fail(dir->err, TF_ERR_FORMAT, "inconsistent vocabulary sizes in \"%s/config.json\"", dir->path);
-		tf_fail_detail(dir->err, "Shared embeddings need decoder_vocab_size (%d) = vocab_size (%d).",
+		tf_fail_detail(dir->err, "decoder_vocab_size (%d) must equal vocab_size (%d) with shared embeddings, and not exceed it otherwise (the decoder's embedding table has vocab_size rows).",
 					   m.tgt_vocab, m.src_vocab);
 		return 0;
 	}

@@ -38,6 +38,7 @@ typedef struct TfGenerateOptions
 	int32_t		min_length;		/* eos banned while shorter */
 	float		length_penalty; /* beam score = sum log p / length^penalty */
 	TfEarlyStopping early_stopping;
+	bool		renormalize;	/* log-softmax again after the processors */
 } TfGenerateOptions;
 
 typedef struct TfMarianLayer

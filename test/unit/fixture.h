@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tap.h"
+#include "tf_blas.h"
 #include "tf_runtime.h"
 
 /* The lines of a file, '\n' removed; *n their count. NULL if unreadable. */
@@ -64,6 +66,29 @@ fixture_numbers(const char *line, const char *key, double *vals, int max)
 		p = end;
 	}
 	return n;
+}
+
+/* A fixture test's main: load OpenBLAS (one thread), then check each
+ * directory named on the command line, or the defaults; TAP exit status. */
+static inline int
+fixture_main(int argc, char **argv, const char *const *defaults, int n_defaults,
+			 void (*check) (const char *dir))
+{
+	TfError		err;
+
+	if (!tf_blas_init(&err))
+	{
+		printf("Bail out! %s\n", err.message);
+		return 1;
+	}
+	tf_blas_set_threads(1);
+	if (argc > 1)
+		for (int i = 1; i < argc; i++)
+			check(argv[i]);
+	else
+		for (int i = 0; i < n_defaults; i++)
+			check(defaults[i]);
+	return done_testing();
 }
 
 #endif							/* FIXTURE_H */

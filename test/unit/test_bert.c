@@ -14,7 +14,6 @@
 #include "fixture.h"
 #include "tap.h"
 #include "tf_bert.h"
-#include "tf_blas.h"
 
 #define TOLERANCE 1e-4
 
@@ -26,8 +25,8 @@ check_fixture(const char *dir)
 	TfError		err;
 	char	  **sentences,
 			  **ref;
-	int			n_sent,
-				n_ref;
+	int			n_sent = 0,
+				n_ref = 0;
 	const TfBertModel *m;
 	size_t	   *lens;
 	float	   *emb,
@@ -106,19 +105,6 @@ main(int argc, char **argv)
 	static const char *const defaults[] = {
 		"test/fixtures/bert-minilm", "test/fixtures/bert-odd", "test/fixtures/bert-bf16"
 	};
-	TfError		err;
 
-	if (!tf_blas_init(&err))
-	{
-		printf("Bail out! %s\n", err.message);
-		return 1;
-	}
-	tf_blas_set_threads(1);
-	if (argc > 1)
-		for (int i = 1; i < argc; i++)
-			check_fixture(argv[i]);
-	else
-		for (int i = 0; i < 3; i++)
-			check_fixture(defaults[i]);
-	return done_testing();
+	return fixture_main(argc, argv, defaults, sizeof(defaults) / sizeof(defaults[0]), check_fixture);
 }

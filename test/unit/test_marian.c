@@ -12,7 +12,6 @@
 
 #include "fixture.h"
 #include "tap.h"
-#include "tf_blas.h"
 #include "tf_generate.h"
 
 #define SINGLES 6				/* sentences also decoded alone */
@@ -65,8 +64,8 @@ check_fixture(const char *dir)
 	TfError		err;
 	char	  **sentences,
 			  **ref;
-	int			n_sent,
-				n_ref;
+	int			n_sent = 0,
+				n_ref = 0;
 	const TfMarianModel *m;
 	int32_t   **src;
 	int		   *src_lens;
@@ -131,19 +130,6 @@ int
 main(int argc, char **argv)
 {
 	static const char *const defaults[] = {"test/fixtures/marian-ende-size", "test/fixtures/marian-odd"};
-	TfError		err;
 
-	if (!tf_blas_init(&err))
-	{
-		printf("Bail out! %s\n", err.message);
-		return 1;
-	}
-	tf_blas_set_threads(1);
-	if (argc > 1)
-		for (int i = 1; i < argc; i++)
-			check_fixture(argv[i]);
-	else
-		for (int i = 0; i < 2; i++)
-			check_fixture(defaults[i]);
-	return done_testing();
+	return fixture_main(argc, argv, defaults, sizeof(defaults) / sizeof(defaults[0]), check_fixture);
 }
