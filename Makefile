@@ -63,6 +63,7 @@ pgtap:
 fixtures:
 	/usr/bin/python3 test/reference/make_bert_fixtures.py --out test/fixtures
 	/usr/bin/python3 test/reference/make_marian_fixtures.py --out test/fixtures
+	/usr/bin/python3 test/reference/make_broken_fixtures.py --out test/fixtures
 
 bench:
 	bench/run

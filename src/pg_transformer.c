@@ -72,12 +72,15 @@ _PG_init(void)
 
 	tf_set_hooks(&hooks);
 
+	/* preloaded, the list is read once at server start; otherwise each
+	 * session loads listed models on first use, and it may change */
 	DefineCustomStringVariable("transformer.models",
 							   "Models loaded into shared memory at server start.",
 							   "A comma-separated list of NAME or NAME=PATH entries; a bare NAME is the "
 							   "directory of that name in transformer.model_directory.",
 							   &tf_guc_models, "marian-en-de, bert-embed-en",
-							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+							   process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SUSET,
+							   0, NULL, NULL, NULL);
 	DefineCustomStringVariable("transformer.model_directory",
 							   "Directory that model paths are resolved in and confined to.",
 							   NULL, &tf_guc_model_directory, default_model_directory(),

@@ -11,8 +11,9 @@
 /* Tensor name prefixes: sentence-transformers' BertModel, BertForMaskedLM */
 static const char *const bert_prefixes[] = {"", "bert.", NULL};
 
-/* Most tokens packed into one forward pass; bounds scratch memory. */
-#define BERT_CHUNK_TOKENS 8192
+/* Most tokens packed into one forward pass: bounds scratch memory and the
+ * time between two interrupt checks (one per layer). */
+#define BERT_CHUNK_TOKENS 1024
 
 /* Special token string from tokenizer_config.json, or the default. Hugging
  * Face writes either "[CLS]" or {"content": "[CLS]", ...}. */
@@ -399,12 +400,13 @@ tf_bert_embed(const void *image, const TfBertModel *m, const char *const *texts,
 	int32_t    *ids = tf_alloc(sizeof(int32_t) * (chunk + max_tok));	/* int32[chunk + max_tok] */
 	int		   *starts = tf_alloc(sizeof(int) * n);	/* int[n] */
 	int		   *counts = tf_alloc(sizeof(int) * n);	/* int[n] */
-	float	   *h = tf_alloc(sizeof(float) * (size_t) chunk * m->hidden);	/* float[chunk, hidden] */
+	float	   *h = NULL;		/* float[capacity, hidden] */
+	int			capacity = 0;	/* rows h and the scratch hold */
 	TfLayerScratch s;
 	int			first = 0;
 
-	tf_layer_scratch_init(&s, chunk, m->hidden, m->intermediate, max_tok);
-	/* pack texts into chunks of at most `chunk` tokens */
+	/* pack texts into chunks of at most `chunk` tokens; scratch is sized
+	 * to the largest chunk met, so a short text costs little memory */
 	while (first < n)
 	{
 		TfPacked	seqs = {0, 0, starts, counts};
@@ -422,11 +424,25 @@ tf_bert_embed(const void *image, const TfBertModel *m, const char *const *texts,
 			seqs.T += c;
 			seqs.n++;
 		}
+		if (seqs.T > capacity)
+		{
+			if (capacity > 0)
+			{
+				tf_layer_scratch_free(&s);
+				tf_free(h);
+			}
+			capacity = seqs.T;
+			h = tf_alloc_raw(sizeof(float) * (size_t) capacity * m->hidden);
+			tf_layer_scratch_init(&s, capacity, m->hidden, m->intermediate, max_tok);
+		}
 		encode_chunk(image, m, ids, &seqs, &h, &s, out + (size_t) first * m->hidden);
 		first += seqs.n;
 	}
-	tf_layer_scratch_free(&s);
-	tf_free(h);
+	if (capacity > 0)
+	{
+		tf_layer_scratch_free(&s);
+		tf_free(h);
+	}
 	tf_free(ids);
 	tf_free(starts);
 	tf_free(counts);

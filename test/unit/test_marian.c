@@ -30,11 +30,13 @@ same_ids(const char *line, const char *key, const int32_t *ids, int n, double *b
 	return true;
 }
 
-/* Decode all sources with opts; count sentences whose ids match `key`. */
+/* Decode all sources with opts; count sentences whose ids match `key`.
+ * With `texts` (the reference's decoded outputs), *same_text counts the
+ * sentences whose detokenized output equals them. */
 static int
 check_search(const TfArena *arena, const TfMarianModel *m, TfGenerateOptions opts, char **ref,
 			 int32_t **src, int *src_lens, int n, const char *key, double *buf, int cap,
-			 int *too_long)
+			 int *too_long, char **texts, int *same_text)
 {
 	int32_t   **out = calloc(n, sizeof(int32_t *));
 	int		   *lens = calloc(n, sizeof(int));
@@ -49,6 +51,17 @@ check_search(const TfArena *arena, const TfMarianModel *m, TfGenerateOptions opt
 			diag("%s ids differ on sentence %d (%d tokens)", key, i, lens[i]);
 		if (lens[i] > opts.max_length - 1)
 			(*too_long)++;
+		if (texts != NULL)
+		{
+			size_t		len;
+			char	   *text = tf_marian_detokenize(arena->base, m, out[i], lens[i], &len);
+
+			if (strcmp(text, texts[i]) == 0)
+				(*same_text)++;
+			else if (*same_text + 3 > i)
+				diag("text differs on sentence %d: \"%s\" vs \"%s\"", i, text, texts[i]);
+			tf_free(text);
+		}
 		tf_free(out[i]);
 	}
 	free(out);
@@ -63,7 +76,8 @@ check_fixture(const char *dir)
 	TfArena		arena;
 	TfError		err;
 	char	  **sentences,
-			  **ref;
+			  **ref,
+			  **texts;
 	int			n_sent = 0,
 				n_ref = 0;
 	const TfMarianModel *m;
@@ -73,6 +87,8 @@ check_fixture(const char *dir)
 	int			cap,
 				src_ok = 0,
 				too_long = 0,
+				same_text = 0,
+				n_texts = 0,
 				matches;
 	TfGenerateOptions greedy;
 
@@ -85,7 +101,10 @@ check_fixture(const char *dir)
 	sentences = fixture_lines(path, &n_sent);
 	snprintf(path, sizeof(path), "%s/reference.txt", dir);
 	ref = fixture_lines(path, &n_ref);
-	if (!ok(sentences && ref && n_ref == 3 * n_sent, "%s: %d sentences with references", dir, n_sent))
+	snprintf(path, sizeof(path), "%s/translations.txt", dir);
+	texts = fixture_lines(path, &n_texts);
+	if (!ok(sentences && ref && texts && n_ref == 3 * n_sent && n_texts == n_sent,
+			"%s: %d sentences with references", dir, n_sent))
 		return;
 	m = TF_AT(arena.base, ((TfImageHeader *) arena.base)->model, TfMarianModel);
 	cap = m->max_source_tokens > m->generation.max_length ? m->max_source_tokens : m->generation.max_length;
@@ -105,16 +124,20 @@ check_fixture(const char *dir)
 
 	greedy = m->generation;
 	greedy.num_beams = 1;
-	matches = check_search(&arena, m, greedy, ref, src, src_lens, n_sent, "greedy", buf, cap, &too_long);
+	matches = check_search(&arena, m, greedy, ref, src, src_lens, n_sent, "greedy", buf, cap, &too_long,
+						   NULL, NULL);
 	ok(matches == n_sent, "%s: greedy ids identical on %d/%d sentences", dir, matches, n_sent);
-	matches = check_search(&arena, m, m->generation, ref, src, src_lens, n_sent, "beam", buf, cap, &too_long);
+	matches = check_search(&arena, m, m->generation, ref, src, src_lens, n_sent, "beam", buf, cap, &too_long,
+						   texts, &same_text);
 	ok(matches == n_sent, "%s: beam-%d ids identical on %d/%d sentences", dir, m->generation.num_beams,
 	   matches, n_sent);
+	ok(same_text == n_sent, "%s: detokenized text identical to MarianTokenizer.decode on %d/%d", dir,
+	   same_text, n_sent);
 	/* one sentence at a time gives the same as the batch (the first few) */
 	matches = 0;
 	for (int i = 0; i < SINGLES; i++)
 		matches += check_search(&arena, m, m->generation, ref + 3 * i, src + i, src_lens + i, 1,
-								"beam", buf, cap, &too_long);
+								"beam", buf, cap, &too_long, NULL, NULL);
 	ok(matches == SINGLES, "%s: beam search one sentence at a time: %d/%d identical", dir, matches, SINGLES);
 	ok(too_long == 0, "%s: no output longer than max_length - 1 = %d", dir, m->generation.max_length - 1);
 

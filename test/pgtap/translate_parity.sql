@@ -1,0 +1,50 @@
+-- Translation through SQL against the PyTorch reference (test/reference/
+-- marian.py + generate.py, as transformers' generate): for every fixture
+-- sentence, tokenize() gives the reference source ids, and translate() with
+-- the model's own options gives the reference's decoded beam output, alone
+-- and batched.
+\getenv fixtures FIXTURES
+\set ON_ERROR_STOP 1
+BEGIN;
+SELECT plan(10);
+CREATE TEMP TABLE pm AS SELECT pg_postmaster_start_time() AS started;
+
+CREATE FUNCTION pg_temp.lines(path text) RETURNS TABLE(ord bigint, line text) LANGUAGE sql AS $$
+    SELECT t.ord, t.line FROM string_to_table(pg_read_file(path), E'\n') WITH ORDINALITY AS t(line, ord)
+$$;
+
+SELECT transformer.load_model('parity-marian-odd', :'fixtures' || '/marian-odd');
+
+CREATE TEMP TABLE cases AS
+SELECT m.model, s.ord, s.line AS sentence,
+       string_to_array(substr(r.line, 5), ' ')::int[] AS src, t.line AS translation
+FROM (VALUES ('marian-ende-size', 'marian-ende-size'), ('parity-marian-odd', 'marian-odd')) AS m(model, dir)
+JOIN LATERAL pg_temp.lines(:'fixtures' || '/' || m.dir || '/sentences.txt') AS s ON true
+JOIN LATERAL pg_temp.lines(:'fixtures' || '/' || m.dir || '/reference.txt') AS r ON r.ord = 3 * s.ord - 2
+JOIN LATERAL pg_temp.lines(:'fixtures' || '/' || m.dir || '/translations.txt') AS t ON t.ord = s.ord
+WHERE r.line LIKE 'src %';
+
+SELECT is((SELECT count(*) FROM cases WHERE model = m), 30::bigint, m || ': 30 reference sentences read')
+FROM unnest(ARRAY['marian-ende-size', 'parity-marian-odd']) AS m;
+
+SELECT is((SELECT count(*) FROM cases WHERE model = m AND src <> ARRAY(SELECT id FROM tokenize(sentence, model))),
+          0::bigint, m || ': tokenize() gives the reference source ids on every sentence')
+FROM unnest(ARRAY['marian-ende-size', 'parity-marian-odd']) AS m;
+
+SELECT is((SELECT count(*) FROM cases WHERE model = m AND translate(sentence, model) <> translation),
+          0::bigint, m || ': translate() equals the reference translation on every sentence')
+FROM unnest(ARRAY['marian-ende-size', 'parity-marian-odd']) AS m;
+
+SELECT is((SELECT count(*) FROM cases c
+           JOIN unnest(translate(ARRAY(SELECT sentence FROM cases WHERE model = m ORDER BY ord), m))
+                WITH ORDINALITY AS b(t, ord) ON b.ord = c.ord
+           WHERE c.model = m AND b.t <> c.translation),
+          0::bigint, m || ': translate(text[]) equals it too, in order')
+FROM unnest(ARRAY['marian-ende-size', 'parity-marian-odd']) AS m;
+
+SELECT transformer.unload_model('parity-marian-odd');
+SELECT is(pg_postmaster_start_time(), (SELECT started FROM pm), 'the server was not restarted');
+SELECT is((SELECT count(*) FROM transformer.models WHERE name LIKE 'parity-%'), 0::bigint,
+          'the test model was unloaded');
+SELECT * FROM finish();
+ROLLBACK;
