@@ -109,7 +109,21 @@ _PG_init(void)
 	MarkGUCPrefixReserved("transformer");
 
 	if (process_shared_preload_libraries_in_progress)
+	{
+		TfError		err;
+
 		tf_store_install_hooks();
+
+		/*
+		 * Load OpenBLAS here, in the postmaster, at one thread: it starts no
+		 * thread then (the postmaster stays single-threaded), and every
+		 * backend inherits it already loaded and relocated, so that a new
+		 * connection's first call pays no dlopen(). Backends start worker
+		 * threads themselves when transformer.threads asks for them.
+		 */
+		if (!tf_blas_init(&err))
+			ereport(WARNING, (errmsg("transformer: %s", err.message)));
+	}
 }
 
 void

@@ -21,7 +21,7 @@ PG_FUNCTION_INFO_V1(translate_batch);
 
 /* Most hypotheses (sources x beams) decoded together: bounds memory and
  * the time between two interrupt checks. */
-#define TRANSLATE_MAX_ROWS 64
+#define TRANSLATE_MAX_ROWS 32
 
 /* Decoding options: the model's generation config, then the session's
  * settings, then this call's arguments (num_beams at 2, max_length at 3). */

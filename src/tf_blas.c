@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 /* CBLAS enum values, fixed by the CBLAS standard */
 #define CBLAS_ROW_MAJOR 101
@@ -40,16 +41,27 @@ tf_blas_init(TfError *err)
 	sigset_t	all,
 				saved;
 	void	   *lib = NULL;
+	bool		preset;
 
 	if (blas_sgemm != NULL)
 		return true;
 
-	/* threads created inside dlopen inherit this mask */
+	/*
+	 * Start with one thread: worker threads, and the work buffers each
+	 * keeps, come only when tf_blas_set_threads asks for more (a backend
+	 * that never does saves them). Threads created inside dlopen would
+	 * inherit the blocked signal mask.
+	 */
+	preset = getenv("OPENBLAS_NUM_THREADS") != NULL;
+	if (!preset)
+		setenv("OPENBLAS_NUM_THREADS", "1", 1);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &saved);
 	for (int i = 0; blas_libraries[i] != NULL && lib == NULL; i++)
 		lib = dlopen(blas_libraries[i], RTLD_NOW | RTLD_LOCAL);
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	if (!preset)
+		unsetenv("OPENBLAS_NUM_THREADS");
 
 	if (lib == NULL)
 	{

@@ -3,10 +3,13 @@
  *
  * OpenBLAS starts its worker threads when the library is loaded. The
  * PostgreSQL postmaster must stay single-threaded, so transformer.so does not
- * link OpenBLAS: each backend dlopen()s it on its first computation. Signals
- * are blocked while the library starts (and whenever it may start more
- * threads), so that worker threads inherit a full signal mask and SIGINT,
- * SIGTERM and the timeout signal always reach the backend's main thread.
+ * link OpenBLAS: tf_blas_init() dlopen()s it with OPENBLAS_NUM_THREADS=1, so
+ * that loading starts no thread at all (the postmaster does this when the
+ * extension is preloaded, and backends inherit the loaded library). Worker
+ * threads start only in a backend, when tf_blas_set_threads() asks for more
+ * than one. Signals are blocked whenever threads may start, so that worker
+ * threads inherit a full signal mask and SIGINT, SIGTERM and the timeout
+ * signal always reach the backend's main thread.
  */
 #ifndef TF_BLAS_H
 #define TF_BLAS_H

@@ -173,9 +173,12 @@ beam_step(const void *image, const TfMarianModel *m, const TfGenerateOptions *o,
 			tf_log_softmax(row, V);
 		for (int32_t v = 0; v < V; v++)
 		{
-			Candidate	c = {row[v] + st->score[b], b, v};
+			float		score = row[v] + st->score[b];
 
-			keep_best(cand, &n_cand, 2 * beams, c);
+			/* most of the vocabulary falls below the current k-th best */
+			if (n_cand == 2 * beams && score <= cand[n_cand - 1].score)
+				continue;
+			keep_best(cand, &n_cand, 2 * beams, (Candidate) {score, b, v});
 		}
 	}
 
@@ -307,6 +310,8 @@ tf_generate(const void *image, const TfMarianModel *m, const TfGenerateOptions *
 		for (int r = 0; r < rows; r += beams)
 		{
 			SourceState *s = &st[step_src[r]];
+
+			tf_check_interrupts();
 
 			if (greedy)
 				greedy_step(image, m, &o, s, logits + (size_t) r * m->tgt_vocab, r, cur_len);

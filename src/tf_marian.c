@@ -689,6 +689,8 @@ tf_marian_decode_step(const void *image, const TfMarianModel *m,
 		float	   *kv = step_kv + (size_t) l * nh * 2 * d;
 		float	   *swap;
 
+		tf_check_interrupts();
+
 		/* causal self-attention over each hypothesis' own history */
 		tf_linear(x, nh, d, TF_AT(image, L->self_attn.qkv_w, const float),
 				  TF_AT(image, L->self_attn.qkv_b, const float), 3 * d, s.qkv);

@@ -1,0 +1,107 @@
+#!/usr/bin/python3
+"""Figure 2: translation throughput of SQL translate() on the
+marian-ende-size fixture (opus-mt-en-de's size, random weights), beside the
+PyTorch reference (test/reference/marian.py with its KV cache, decoding by
+generate.py as Hugging Face's generate does) on the same weights, the same
+inputs and the same thread count.
+
+    /usr/bin/python3 bench/translate.py        (bench/run calls it)
+
+Needs a running cluster (PG* environment) with marian-ende-size preloaded.
+Inputs: Multi30k validation English. Batch 1: translate(text) once per
+sentence over the first 2 sentences; batch 32: one translate(text[]) call
+over the first 32 (BENCH_QUICK: 1 and a batch of 8, first thread count
+only). Greedy (num_beams 1) and beam 4; the fixture's generation config
+otherwise (max_length 32, forced </s> at the end, <pad> banned).
+
+Target tokens are counted on the PyTorch side: the generated ids of each
+sentence, </s> included, decoder start token not (one decoder step each; for
+beam search the tokens of the returned hypothesis, not of every beam). The
+SQL side returns text only; its token counts are the same when both sides
+produce the same translations, which the report checks sentence by sentence
+("same text"). PyTorch tokenizes beforehand (not timed); ours tokenizes and
+detokenizes inside the timed statement.
+"""
+import os
+
+from common import (FIXTURES, MARIAN_FIXTURE, QUICK, REPEATS, THREADS, VIEWS, TorchWorker, median,
+                    multi30k, section, table)
+from pg import PgError, Session, text_array
+
+SENTENCES = {1: 1, 8: 8} if QUICK else {1: 2, 32: 32}  # sentences by batch size
+BEAMS = (1, 4)
+
+
+def run_sql(session, batch, beams, texts):
+    """(wall, cpu, translations) of one timed statement: the texts
+    translated `batch` at a time."""
+    if batch == 1:
+        sql = (f"SELECT translate(s, '{MARIAN_FIXTURE}', $2::int) "
+               "FROM unnest($1::text[]) WITH ORDINALITY AS t(s, i) ORDER BY i")
+    else:
+        sql = f"SELECT unnest(translate($1::text[], '{MARIAN_FIXTURE}', $2::int))"
+    wall, cpu, rows = session.timed(sql, [text_array(texts), beams])
+    return wall, cpu, [r[0] for r in rows]
+
+
+def measure(session, worker, batch, beams, texts):
+    """REPEATS x (ours, then PyTorch) -> dict with the (wall, cpu) lists,
+    PyTorch's token count and the number of identical translations; or
+    {"error": message} when the statement fails."""
+    ours, theirs = [], []
+    tokens = same = None
+    for _ in range(REPEATS):
+        try:
+            wall, cpu, got = run_sql(session, batch, beams, texts)
+        except PgError as e:
+            return {"error": str(e)}
+        ours.append((wall, cpu))
+        r = worker.call(op="translate", texts=texts, batch=batch, beams=beams)
+        theirs.append((r["wall"], r["cpu"]))
+        tokens = sum(len(x) for x in r["ids"])
+        same = sum(a == b for a, b in zip(got, r["texts"]))
+    return {"ours": ours, "theirs": theirs, "tokens": tokens, "same": same}
+
+
+def main():
+    fixture = os.path.join(FIXTURES, MARIAN_FIXTURE)
+    texts = multi30k("val.en", max(SENTENCES.values()))
+    threads_list = THREADS[:1] if QUICK else THREADS
+    section(f"2. Translation: {MARIAN_FIXTURE} fixture, Multi30k val English, {REPEATS} repeats")
+    session = Session()
+    results = []
+    for threads in threads_list:
+        worker = TorchWorker(threads)
+        info = worker.call(op="marian", path=fixture)
+        session.execute(f"SET transformer.threads = {threads}")
+        # warm-up of both sides (thread pools started, pages touched)
+        try:
+            run_sql(session, 1, 1, texts[:1])
+        except PgError:
+            pass  # measure() reports it
+        worker.call(op="translate", texts=texts[:1], batch=1, beams=1)
+        for batch, n in SENTENCES.items():
+            for beams in BEAMS:
+                results.append((threads, batch, beams, n, measure(session, worker, batch, beams, texts[:n])))
+        worker.close()
+    session.close()
+
+    print(f"  PyTorch {info['torch']}; tokens/s = PyTorch's generated-token count / time (bench/README.md)")
+    for label, idx, unit in VIEWS:
+        print(f"  -- {label}; medians of {REPEATS}; ours/torch = median of the per-repeat ratios")
+        rows = []
+        for threads, batch, beams, n, r in results:
+            head = [threads, batch, "greedy" if beams == 1 else f"beam {beams}", n]
+            if "error" in r:
+                rows.append(head + ["ERROR: " + r["error"], "", "", "", ""])
+                continue
+            rows.append(head + [r["tokens"], f"{median([r['tokens'] / x[idx] for x in r['ours']]):.1f}",
+                                f"{median([r['tokens'] / x[idx] for x in r['theirs']]):.1f}",
+                                f"{median([y[idx] / x[idx] for x, y in zip(r['ours'], r['theirs'])]):.2f}",
+                                f"{r['same']}/{n}"])
+        table(["threads", "batch", "search", "sentences", "tokens", f"ours tok/{unit}", f"torch tok/{unit}",
+               "ours/torch", "same text"], rows)
+
+
+if __name__ == "__main__":
+    main()
