@@ -12,6 +12,7 @@
 
 #include "tap.h"
 #include "tf_blas.h"
+#include "tf_model.h"
 #include "tf_runtime.h"
 
 /* The lines of a file, '\n' removed; *n their count. NULL if unreadable. */
@@ -66,6 +67,31 @@ fixture_numbers(const char *line, const char *key, double *vals, int max)
 		p = end;
 	}
 	return n;
+}
+
+/* Load the model of fixture `dir` and read its sentences.txt and
+ * reference.txt (per_sentence lines for each sentence), reporting both as
+ * checks; false when anything is missing. */
+static inline bool
+fixture_open(const char *dir, int per_sentence, TfArena *arena, char ***sentences, int *n_sent,
+			 char ***ref)
+{
+	char		path[1024];
+	TfError		err;
+	int			n_ref = 0;
+
+	*n_sent = 0;
+	if (!ok(tf_model_load(dir, arena, &err), "%s: loads", dir))
+	{
+		diag("%s (%s)", err.message, err.detail);
+		return false;
+	}
+	snprintf(path, sizeof(path), "%s/sentences.txt", dir);
+	*sentences = fixture_lines(path, n_sent);
+	snprintf(path, sizeof(path), "%s/reference.txt", dir);
+	*ref = fixture_lines(path, &n_ref);
+	return ok(*sentences && *ref && n_ref == per_sentence * *n_sent,
+			  "%s: %d sentences with references", dir, *n_sent);
 }
 
 /* A fixture test's main: load OpenBLAS (one thread), then check each

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static int	tap_count, tap_failed;
 
@@ -57,6 +58,16 @@ max_abs_diff(const float *a, const float *b, size_t n)
 			m = isnan(d) ? INFINITY : d;
 	}
 	return m;
+}
+
+/* Seconds since an arbitrary start, for timings. */
+static inline double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* Print the plan and return the exit status. */

@@ -20,13 +20,10 @@
 static void
 check_fixture(const char *dir)
 {
-	char		path[1024];
 	TfArena		arena;
-	TfError		err;
 	char	  **sentences,
 			  **ref;
-	int			n_sent = 0,
-				n_ref = 0;
+	int			n_sent;
 	const TfBertModel *m;
 	size_t	   *lens;
 	float	   *emb,
@@ -37,16 +34,7 @@ check_fixture(const char *dir)
 	double		worst = 0,
 				worst_single = 0;
 
-	if (!ok(tf_model_load(dir, &arena, &err), "%s: loads", dir))
-	{
-		diag("%s (%s)", err.message, err.detail);
-		return;
-	}
-	snprintf(path, sizeof(path), "%s/sentences.txt", dir);
-	sentences = fixture_lines(path, &n_sent);
-	snprintf(path, sizeof(path), "%s/reference.txt", dir);
-	ref = fixture_lines(path, &n_ref);
-	if (!ok(sentences && ref && n_ref == 2 * n_sent, "%s: %d sentences with references", dir, n_sent))
+	if (!fixture_open(dir, 2, &arena, &sentences, &n_sent, &ref))
 		return;
 	m = TF_AT(arena.base, ((TfImageHeader *) arena.base)->model, TfBertModel);
 

@@ -74,12 +74,10 @@ check_fixture(const char *dir)
 {
 	char		path[1024];
 	TfArena		arena;
-	TfError		err;
 	char	  **sentences,
 			  **ref,
 			  **texts;
-	int			n_sent = 0,
-				n_ref = 0;
+	int			n_sent;
 	const TfMarianModel *m;
 	int32_t   **src;
 	int		   *src_lens;
@@ -92,19 +90,11 @@ check_fixture(const char *dir)
 				matches;
 	TfGenerateOptions greedy;
 
-	if (!ok(tf_model_load(dir, &arena, &err), "%s: loads", dir))
-	{
-		diag("%s (%s)", err.message, err.detail);
+	if (!fixture_open(dir, 3, &arena, &sentences, &n_sent, &ref))
 		return;
-	}
-	snprintf(path, sizeof(path), "%s/sentences.txt", dir);
-	sentences = fixture_lines(path, &n_sent);
-	snprintf(path, sizeof(path), "%s/reference.txt", dir);
-	ref = fixture_lines(path, &n_ref);
 	snprintf(path, sizeof(path), "%s/translations.txt", dir);
 	texts = fixture_lines(path, &n_texts);
-	if (!ok(sentences && ref && texts && n_ref == 3 * n_sent && n_texts == n_sent,
-			"%s: %d sentences with references", dir, n_sent))
+	if (!ok(texts && n_texts == n_sent, "%s: %d reference translations", dir, n_texts))
 		return;
 	m = TF_AT(arena.base, ((TfImageHeader *) arena.base)->model, TfMarianModel);
 	cap = m->max_source_tokens > m->generation.max_length ? m->max_source_tokens : m->generation.max_length;

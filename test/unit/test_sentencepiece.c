@@ -282,16 +282,6 @@ same_encoding(const Model *m, const char *text, size_t len, const char *other,
 	return same;
 }
 
-/* Seconds since an arbitrary point, for timings. */
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Encode and decode a big input; check that it gives ids and text. */
 static void
 check_big(const Model *m, const char *what, char *buf, size_t len)

@@ -501,16 +501,6 @@ check_vocab_txt(void)
 	tf_arena_free(&t.arena);
 }
 
-/* Seconds since an arbitrary start. */
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* 1 MB inputs: corpus lines joined by spaces give the concatenation of
  * their ids; hostile shapes finish quickly. */
 static void
