@@ -46,6 +46,8 @@ from bert_tokenizer import BertTokenizer  # noqa: E402
 from safetensors_io import write_safetensors  # noqa: E402
 from eval_sts import read_sts, spearman  # noqa: E402
 
+DEVICE = torch.device("cpu")  # set by --device
+
 DATA = os.path.join(HERE, "..", "..", "..", "shared", "data")
 TOKENIZER = os.path.join(DATA, "tokenizers", "bert-base-uncased")
 STAGES = ("mlm", "pairs", "sts", "done")
@@ -125,8 +127,9 @@ def mask_tokens(ids, mask, tok, rng, prob=0.15):
 
 def mlm_loss(model, batch, tok, rng):
     ids, mask = pad_batch(batch, tok.pad_id)
-    inp, labels = mask_tokens(ids, mask, tok, rng)
-    h = model(inp, mask)
+    inp, labels = mask_tokens(ids, mask, tok, rng)  # drawn on the CPU: same on any device
+    h = model(inp.to(DEVICE), mask.to(DEVICE))
+    labels = labels.to(DEVICE)
     sel = labels != -100
     return F.cross_entropy(model.mlm_logits(h[sel]), labels[sel])
 
@@ -134,6 +137,7 @@ def mlm_loss(model, batch, tok, rng):
 def embed(model, batch, pad_id):
     """id lists -> mean-pooled embeddings [B, d] (with gradients)."""
     ids, mask = pad_batch(batch, pad_id)
+    ids, mask = ids.to(DEVICE), mask.to(DEVICE)
     return pool(model(ids, mask), mask, "mean")
 
 
@@ -146,7 +150,7 @@ def pairs_loss(model, groups, pad_id, rng, scale):
         b.append(g[j])
     e = F.normalize(embed(model, a + b, pad_id), dim=-1)
     scores = scale * e[: len(a)] @ e[len(a):].T
-    target = torch.arange(len(a))
+    target = torch.arange(len(a), device=DEVICE)
     return (F.cross_entropy(scores, target) + F.cross_entropy(scores.T, target)) / 2
 
 
@@ -154,10 +158,10 @@ def cosent_loss(model, batch, pad_id, scale):
     """CoSENT: log(1 + sum over gold_i > gold_j of exp(scale (cos_j - cos_i)))."""
     e = F.normalize(embed(model, [x[0] for x in batch] + [x[1] for x in batch], pad_id), dim=-1)
     cos = (e[: len(batch)] * e[len(batch):]).sum(-1) * scale
-    gold = torch.tensor([x[2] for x in batch])
+    gold = torch.tensor([x[2] for x in batch], device=DEVICE)
     diff = cos[None, :] - cos[:, None]  # [i, j] = cos_j - cos_i
     diff = diff[gold[:, None] > gold[None, :]]
-    return torch.logsumexp(torch.cat([torch.zeros(1), diff]), 0)
+    return torch.logsumexp(torch.cat([torch.zeros(1, device=DEVICE), diff]), 0)
 
 
 @torch.no_grad()
@@ -219,6 +223,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU is at hand")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--layers", type=int, default=4)
@@ -241,6 +246,8 @@ def main():
     ap.add_argument("--save-every", type=int, default=250)
     args = ap.parse_args()
 
+    global DEVICE
+    DEVICE = torch.device(args.device)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     os.makedirs(args.work, exist_ok=True)
@@ -258,7 +265,7 @@ def main():
     state = {"stage": "mlm", "step": 0, "opt": None}
     ckpt = os.path.join(args.work, "last.pt")
     if os.path.exists(ckpt):
-        state = torch.load(ckpt)
+        state = torch.load(ckpt, map_location="cpu")
         model.load_state_dict(state["model"])
         torch.set_rng_state(state["torch_rng"])
         print(f"resumed at stage {state['stage']} step {state['step']}", flush=True)
@@ -269,6 +276,7 @@ def main():
         torch.save(state, ckpt + ".tmp")
         os.replace(ckpt + ".tmp", ckpt)
 
+    model.to(DEVICE)
     model.train()
     while state["stage"] != "done":
         stage = state["stage"]
