@@ -76,11 +76,9 @@ Datum
 embed_batch(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ArrayType  *arr;
-	Datum	   *elems;
 	bool	   *nulls;
 	int			n,
-				k = 0,
+				k,
 				dim;
 	const char **texts;
 	size_t	   *lens;
@@ -91,18 +89,9 @@ embed_batch(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	if (PG_ARGISNULL(0))
 		return (Datum) 0;
-	arr = PG_GETARG_ARRAYTYPE_P(0);
 	ref = tf_model_lookup(tf_model_arg(fcinfo, 1), TF_ARCH_BERT, "transformer.embedding_model");
 	dim = ref.header->dim;
-	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-	texts = palloc(sizeof(char *) * (n + 1));
-	lens = palloc(sizeof(size_t) * (n + 1));
-	for (int i = 0; i < n; i++)
-		if (!nulls[i])
-		{
-			texts[k] = tf_text_utf8(DatumGetTextPP(elems[i]), &lens[k]);
-			k++;
-		}
+	k = tf_text_array_utf8(PG_GETARG_ARRAYTYPE_P(0), &n, &nulls, &texts, &lens);
 	out = palloc(sizeof(float) * ((size_t) k * dim + 1));
 	if (k > 0)
 		run_embed(&ref, texts, lens, k, out);

@@ -7,6 +7,7 @@
 #include <limits.h>
 
 #include "fmgr.h"
+#include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -197,4 +198,22 @@ tf_model_arg(FunctionCallInfo fcinfo, int argno)
 	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
 		return NULL;
 	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+int
+tf_text_array_utf8(ArrayType *arr, int *n, bool **nulls, const char ***texts, size_t **lens)
+{
+	Datum	   *elems;
+	int			k = 0;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, nulls, n);
+	*texts = palloc(sizeof(char *) * (*n + 1));
+	*lens = palloc(sizeof(size_t) * (*n + 1));
+	for (int i = 0; i < *n; i++)
+		if (!(*nulls)[i])
+		{
+			(*texts)[k] = tf_text_utf8(DatumGetTextPP(elems[i]), &(*lens)[k]);
+			k++;
+		}
+	return k;
 }

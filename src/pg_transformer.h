@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "utils/array.h"
 
 #include "tf_model.h"
 #include "tf_runtime.h"
@@ -49,6 +50,11 @@ const char *tf_text_utf8(const text *t, size_t *len);
 /* A text value from UTF-8 bytes (validated, converted to the database
  * encoding). */
 text	   *tf_utf8_text(const char *s, size_t len);
+
+/* The non-NULL elements of a text[] in UTF-8: texts[k], lens[k] for the
+ * k-th non-NULL one; *nulls[i] and *n describe every element. Returns k. */
+int			tf_text_array_utf8(ArrayType *arr, int *n, bool **nulls, const char ***texts,
+							   size_t **lens);
 
 /* Prepare a computation: OpenBLAS loaded, thread count from the setting. */
 void		tf_compute_begin(void);

@@ -128,7 +128,7 @@ translate_batch(PG_FUNCTION_ARGS)
 	Datum	   *elems;
 	bool	   *nulls;
 	int			n,
-				k = 0;
+				k;
 	const char **texts;
 	size_t	   *lens;
 	text	  **results;
@@ -140,16 +140,9 @@ translate_batch(PG_FUNCTION_ARGS)
 	arr = PG_GETARG_ARRAYTYPE_P(0);
 	ref = tf_model_lookup(tf_model_arg(fcinfo, 1), TF_ARCH_MARIAN, "transformer.translation_model");
 	o = decoding_options(fcinfo, ref.model);
-	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-	texts = palloc(sizeof(char *) * (n + 1));
-	lens = palloc(sizeof(size_t) * (n + 1));
-	results = palloc(sizeof(text *) * (n + 1));
-	for (int i = 0; i < n; i++)
-		if (!nulls[i])
-		{
-			texts[k] = tf_text_utf8(DatumGetTextPP(elems[i]), &lens[k]);
-			k++;
-		}
+	k = tf_text_array_utf8(arr, &n, &nulls, &texts, &lens);
+	results = palloc(sizeof(text *) * (k + 1));
+	elems = palloc(sizeof(Datum) * (n + 1));
 	if (k > 0)
 		run_translate(&ref, &o, texts, lens, k, results);
 	k = 0;

@@ -592,6 +592,13 @@ tf_marian_cache_free(TfMarianCache *cache)
 		tf_free(cache->kv[s]);
 	tf_free(cache->kv);
 	tf_free(cache->rows);
+	if (cache->scratch_rows > 0)
+	{
+		tf_free(cache->x);
+		tf_free(cache->q);
+		tf_free(cache->weights);
+		tf_layer_scratch_free(&cache->blocks);
+	}
 	memset(cache, 0, sizeof(*cache));
 }
 
@@ -658,11 +665,27 @@ tf_marian_decode_step(const void *image, const TfMarianModel *m,
 	int			d = m->d_model;
 	int			step = cache->steps;
 	int			hd = d / m->dec_heads;
-	float	   *x = tf_alloc(sizeof(float) * (size_t) nh * d);	/* float[nh, d] */
-	float	   *q = tf_alloc(sizeof(float) * (size_t) nh * d);	/* float[nh, d] */
-	float	   *weights = tf_alloc(sizeof(float) * (step + 1 > batch->T ? step + 1 : batch->T) * nh);
+	float	   *x,
+			   *q,
+			   *weights;
 	float	   *step_kv;		/* float[dec_layers, nh, 2 * d] */
 	TfLayerScratch s;
+
+	/* scratch once per decoding, not per step */
+	if (cache->scratch_rows == 0)
+	{
+		size_t		span = m->max_positions > batch->T ? m->max_positions : batch->T;
+
+		cache->scratch_rows = nh;
+		cache->x = tf_alloc_raw(sizeof(float) * (size_t) nh * d);
+		cache->q = tf_alloc_raw(sizeof(float) * (size_t) nh * d);
+		cache->weights = tf_alloc_raw(sizeof(float) * span * nh);
+		tf_layer_scratch_init(&cache->blocks, nh, d, m->dec_ffn, 1);
+	}
+	x = cache->x;
+	q = cache->q;
+	weights = cache->weights;
+	s = cache->blocks;
 
 	/* grow the per-step arrays, then add this step's key/value block */
 	if (step == cache->capacity)
@@ -680,7 +703,6 @@ tf_marian_decode_step(const void *image, const TfMarianModel *m,
 		for (int j = 0; j < d; j++)
 			x[(size_t) i * d + j] = embed[(size_t) tokens[i] * d + j] * m->embed_scale +
 				pos[(size_t) step * d + j];
-	tf_layer_scratch_init(&s, nh, d, m->dec_ffn, 1);
 
 	for (int l = 0; l < m->dec_layers; l++)
 	{
@@ -732,8 +754,7 @@ tf_marian_decode_step(const void *image, const TfMarianModel *m,
 	}
 	tf_linear(x, nh, d, TF_AT(image, m->lm_head, const float),
 			  TF_AT(image, m->final_logits_bias, const float), m->tgt_vocab, logits);
-	tf_layer_scratch_free(&s);
-	tf_free(x);
-	tf_free(q);
-	tf_free(weights);
+	/* the blocks swap buffers: keep whichever now plays which part */
+	cache->x = x;
+	cache->blocks = s;
 }

@@ -103,6 +103,13 @@ typedef struct TfMarianCache
 	int			capacity;		/* steps allocated */
 	float	  **kv;				/* per step: float[dec_layers, rows, 2 * d] */
 	int		   *rows;			/* per step: hypotheses decoded at that step */
+	/* step scratch, allocated at the first step for its row count (later
+	 * steps have no more rows: finished sources leave) */
+	int			scratch_rows;
+	float	   *x;				/* float[scratch_rows, d]: the hidden states */
+	float	   *q;				/* float[scratch_rows, d]: cross-attention queries */
+	float	   *weights;		/* float[scratch_rows, max(max_positions, T)] */
+	TfLayerScratch blocks;		/* for scratch_rows rows */
 } TfMarianCache;
 
 /* Read a Marian checkpoint into dir->arena; the TfMarianModel's offset, or

@@ -3,9 +3,11 @@
  */
 #include "tf_model.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tf_bert.h"
 #include "tf_marian.h"
@@ -27,17 +29,12 @@ char *
 tf_dir_read(TfModelDir *dir, const char *name, bool required, size_t *len)
 {
 	char		path[4096];
-	FILE	   *probe;
+	struct stat st;
 
 	snprintf(path, sizeof(path), "%s/%s", dir->path, name);
-	if (!required)
-	{
-		/* absence is not an error for optional files */
-		probe = fopen(path, "rb");
-		if (probe == NULL)
-			return NULL;
-		fclose(probe);
-	}
+	/* absence is not an error for optional files */
+	if (!required && stat(path, &st) != 0 && errno == ENOENT)
+		return NULL;
 	return tf_read_file(path, len, dir->err);
 }
 
