@@ -17,46 +17,9 @@
  * with other jobs changes much less than the wall-clock rate.
  */
 #include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "tf_blas.h"
-
-/* Seconds on `clock` (CLOCK_MONOTONIC or CLOCK_PROCESS_CPUTIME_ID). */
-static double
-seconds(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* qsort comparator for doubles, ascending. */
-static int
-cmp_double(const void *a, const void *b)
-{
-	double		x = *(const double *) a,
-				y = *(const double *) b;
-
-	return (x > y) - (x < y);
-}
-
-/* A matrix float[n * n] of small pseudo-random values (deterministic). */
-static float *
-random_matrix(int n, unsigned seed)
-{
-	float	   *m = malloc(sizeof(float) * (size_t) n * n);
-
-	if (m == NULL)
-		return NULL;
-	for (size_t i = 0; i < (size_t) n * n; i++)
-	{
-		seed = seed * 1103515245u + 12345u;
-		m[i] = (float) ((seed >> 16) & 0x7fff) / 32768.0f - 0.5f;
-	}
-	return m;
-}
 
 int
 main(int argc, char **argv)
@@ -70,7 +33,8 @@ main(int argc, char **argv)
 			   *c;
 	double	   *gflops;			/* double[repeats] */
 	double		flops = 2.0 * n * n * n;
-	double		cpu0;
+	double		cpu0,
+				mid;
 
 	if (n < 1 || threads < 1 || repeats < 1)
 	{
@@ -84,8 +48,8 @@ main(int argc, char **argv)
 	}
 	tf_blas_set_threads(threads);
 
-	a = random_matrix(n, 1);
-	b = random_matrix(n, 2);
+	a = random_floats((size_t) n * n, 1);
+	b = random_floats((size_t) n * n, 2);
 	c = calloc((size_t) n * n, sizeof(float));
 	gflops = calloc(repeats, sizeof(double));
 	if (a == NULL || b == NULL || c == NULL || gflops == NULL)
@@ -104,10 +68,9 @@ main(int argc, char **argv)
 		gflops[r] = flops / (seconds(CLOCK_MONOTONIC) - t0) / 1e9;
 	}
 	cpu0 = seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
-	qsort(gflops, repeats, sizeof(double), cmp_double);
+	mid = median(gflops, repeats);	/* sorts gflops */
 	printf("threads %d n %d median_gflops %.2f best_gflops %.2f cpu_gflops %.2f\n", threads, n,
-		   repeats % 2 ? gflops[repeats / 2] : (gflops[repeats / 2 - 1] + gflops[repeats / 2]) / 2,
-		   gflops[repeats - 1], flops * repeats / cpu0 / 1e9);
+		   mid, gflops[repeats - 1], flops * repeats / cpu0 / 1e9);
 
 	free(a);
 	free(b);

@@ -1,5 +1,6 @@
 /*
- * tf_kernels.c: layer kernels; every matrix product goes to tf_sgemm.
+ * tf_kernels.c: layer kernels; matrix products go to tf_sgemm (OpenBLAS),
+ * or to tf_rowgemm for linear layers over a few rows.
  */
 #include "tf_kernels.h"
 
@@ -7,6 +8,15 @@
 #include <string.h>
 
 #include "tf_blas.h"
+#include "tf_rowgemm.h"
+
+/*
+ * Most rows of x that a linear layer hands to tf_rowgemm rather than to
+ * OpenBLAS: below this the rows kernel is faster on every layer shape
+ * measured (bench/rowgemm.c), at 64 rows about as fast, beyond it OpenBLAS
+ * gains up to 15%; and the rows kernel needs no work buffer.
+ */
+#define ROWGEMM_MAX_ROWS 64
 
 bool
 tf_activation_parse(const char *name, TfActivation *out)
@@ -28,10 +38,18 @@ tf_activation_parse(const char *name, TfActivation *out)
 void
 tf_linear(const float *x, int n, int in, const float *w, const float *b, int out, float *y)
 {
+	bool		rows = n <= ROWGEMM_MAX_ROWS && tf_blas_threads() == 1 && tf_rowgemm_available();
+
 	if (b != NULL)
 		for (int i = 0; i < n; i++)
 			memcpy(y + (size_t) i * out, b, sizeof(float) * out);
-	tf_sgemm(false, true, n, out, in, 1.0f, x, in, w, in, b != NULL ? 1.0f : 0.0f, y, out);
+	else if (rows)
+		memset(y, 0, sizeof(float) * (size_t) n * out);
+	/* the rows kernel is single-threaded: more threads go to OpenBLAS */
+	if (rows)
+		tf_rowgemm(x, n, in, w, out, y);
+	else
+		tf_sgemm(false, true, n, out, in, 1.0f, x, in, w, in, b != NULL ? 1.0f : 0.0f, y, out);
 }
 
 void

@@ -1,0 +1,112 @@
+/*
+ * test_kernels.c: the matrix products under every layer, against plain
+ * double-precision loops (tf_sgemm_naive): the rows kernel on every kind of
+ * edge (rows, columns and depth that are not multiples of its tiles, weight
+ * blocks that end mid-way), and tf_linear on both sides of the point where
+ * it hands over from the rows kernel to OpenBLAS.
+ *
+ * Tolerance: max abs difference 1e-4 on values in [-0.5, 0.5) summed over
+ * up to 1,536 terms (float rounding is ~1e-6 here).
+ */
+#include <stdlib.h>
+
+#include "tap.h"
+#include "tf_blas.h"
+#include "tf_kernels.h"
+#include "tf_rowgemm.h"
+
+#define TOLERANCE 1e-4
+
+/* float[n] of deterministic pseudo-random values in [-0.5, 0.5). */
+static float *
+random_floats(size_t n, unsigned seed)
+{
+	float	   *v = malloc(sizeof(float) * (n ? n : 1));
+
+	for (size_t i = 0; i < n; i++)
+	{
+		seed = seed * 1103515245u + 12345u;
+		v[i] = (float) ((seed >> 16) & 0x7fff) / 32768.0f - 0.5f;
+	}
+	return v;
+}
+
+/* tf_rowgemm adds x[n, in] @ w[out, in]^T to what y holds; compared with
+ * the naive product plus the same starting values. */
+static void
+check_rowgemm(int n, int in, int out)
+{
+	float	   *x = random_floats((size_t) n * in, 1 + n);
+	float	   *w = random_floats((size_t) out * in, 2 + out);
+	float	   *start = random_floats((size_t) n * out, 3);
+	float	   *y = malloc(sizeof(float) * n * out);
+	float	   *ref = malloc(sizeof(float) * n * out);
+	double		diff;
+
+	memcpy(y, start, sizeof(float) * n * out);
+	memcpy(ref, start, sizeof(float) * n * out);
+	tf_rowgemm(x, n, in, w, out, y);
+	tf_sgemm_naive(false, true, n, out, in, 1.0f, x, in, w, in, 1.0f, ref, out);
+	diff = max_abs_diff(y, ref, (size_t) n * out);
+	ok(diff <= TOLERANCE, "rows kernel %d x %d by %d x %d: max abs diff %.2g", n, in, out, in, diff);
+	free(x), free(w), free(start), free(y), free(ref);
+}
+
+/* tf_linear with and without a bias, against the naive product. */
+static void
+check_linear(int n, int in, int out)
+{
+	float	   *x = random_floats((size_t) n * in, 4);
+	float	   *w = random_floats((size_t) out * in, 5);
+	float	   *b = random_floats(out, 6);
+	float	   *y = malloc(sizeof(float) * n * out);
+	float	   *ref = malloc(sizeof(float) * n * out);
+
+	for (int bias = 0; bias < 2; bias++)
+	{
+		double		diff;
+
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < out; j++)
+				ref[(size_t) i * out + j] = bias ? b[j] : 0.0f;
+		for (size_t i = 0; i < (size_t) n * out; i++)
+			y[i] = NAN;			/* tf_linear must overwrite every output */
+		tf_linear(x, n, in, w, bias ? b : NULL, out, y);
+		tf_sgemm_naive(false, true, n, out, in, 1.0f, x, in, w, in, 1.0f, ref, out);
+		diff = max_abs_diff(y, ref, (size_t) n * out);
+		ok(diff <= TOLERANCE, "linear %d rows, %d -> %d, %s bias: max abs diff %.2g",
+		   n, in, out, bias ? "with" : "no", diff);
+	}
+	free(x), free(w), free(b), free(y), free(ref);
+}
+
+int
+main(void)
+{
+	static const int rows[] = {1, 2, 3, 4, 5, 7, 64};
+	static const int depths[] = {1, 7, 8, 9, 33, 384};
+	static const int widths[] = {1, 3, 4, 5, 9, 130};
+	TfError		err;
+
+	if (!ok(tf_blas_init(&err), "OpenBLAS loads"))
+		diag("%s", err.message);
+	if (tf_rowgemm_available())
+	{
+		for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++)
+			for (size_t k = 0; k < sizeof(depths) / sizeof(*depths); k++)
+				for (size_t j = 0; j < sizeof(widths) / sizeof(*widths); j++)
+					check_rowgemm(rows[i], depths[k], widths[j]);
+		/* weight blocks of 128 kB: 32 rows of 1,024 floats; 70 rows end
+		 * two blocks and part of a third; depth 1,536 is the MiniLM FFN */
+		check_rowgemm(5, 1024, 70);
+		check_rowgemm(11, 1536, 384);
+	}
+	else
+		diag("this CPU lacks AVX2/FMA: the rows kernel is not used, its checks are skipped");
+	/* 64 rows or fewer may go to the rows kernel, 65 and more to OpenBLAS */
+	check_linear(1, 384, 1152);
+	check_linear(64, 96, 130);
+	check_linear(65, 96, 130);
+	check_linear(200, 384, 1536);
+	return done_testing();
+}
