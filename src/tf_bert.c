@@ -433,7 +433,9 @@ tf_bert_embed(const void *image, const TfBertModel *m, const char *const *texts,
 			}
 			capacity = seqs.T;
 			h = tf_alloc_raw(sizeof(float) * (size_t) capacity * m->hidden);
-			tf_layer_scratch_init(&s, capacity, m->hidden, m->intermediate, max_tok);
+			/* no sequence of a chunk is longer than the chunk */
+			tf_layer_scratch_init(&s, capacity, m->hidden, m->intermediate,
+								  capacity < max_tok ? capacity : max_tok);
 		}
 		encode_chunk(image, m, ids, &seqs, &h, &s, out + (size_t) first * m->hidden);
 		first += seqs.n;
