@@ -36,14 +36,10 @@ float_array(const float *v, int n)
 static void
 run_embed(const TfModelRef *ref, const char *const *texts, const size_t *lens, int n, float *out)
 {
-	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "transformer embed",
-											  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(cxt);
+	MemoryContext scratch = tf_compute_begin();
 
-	tf_compute_begin();
 	tf_bert_embed(ref->image, ref->model, texts, lens, n, out);
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
+	tf_compute_end(scratch);
 }
 
 /*

@@ -5,6 +5,9 @@
 #include "postgres.h"
 
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "fmgr.h"
 #include "catalog/pg_type.h"
@@ -27,18 +30,27 @@ int			tf_guc_num_beams = 0;
 int			tf_guc_max_length = 0;
 int			tf_guc_threads = 1;
 
+/* After a computation whose core allocations add up to this many bytes,
+ * free memory is returned to the system (tf_compute_end). */
+#define SCRATCH_TRIM_BYTES (1024 * 1024)
+
 void		_PG_init(void);
+
+/* Bytes the core has asked for since the last tf_compute_begin. */
+static Size core_bytes_requested = 0;
 
 /* Core allocations go to the current memory context; huge ones allowed. */
 static void *
 pg_core_alloc(size_t size)
 {
+	core_bytes_requested += size;
 	return MemoryContextAllocHuge(CurrentMemoryContext, size ? size : 1);
 }
 
 static void *
 pg_core_realloc(void *ptr, size_t size)
 {
+	core_bytes_requested += size;
 	return repalloc_huge(ptr, size ? size : 1);
 }
 
@@ -163,14 +175,38 @@ tf_report(const TfError *err)
 	pg_unreachable();
 }
 
-void
+MemoryContext
 tf_compute_begin(void)
 {
 	TfError		err;
+	MemoryContext scratch;
 
 	if (!tf_blas_init(&err))
 		tf_report(&err);
 	tf_blas_set_threads(tf_guc_threads);
+	core_bytes_requested = 0;
+	scratch = AllocSetContextCreate(CurrentMemoryContext, "transformer scratch",
+									ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(scratch);
+	return scratch;
+}
+
+void
+tf_compute_end(MemoryContext scratch)
+{
+	MemoryContextSwitchTo(MemoryContextGetParent(scratch));
+	MemoryContextDelete(scratch);
+
+	/*
+	 * glibc keeps freed memory for reuse, and after one large allocation it
+	 * stops giving such blocks their own mappings: a backend that ran one
+	 * big batch would hold megabytes of scratch for the rest of its life.
+	 * After a large computation, hand the free pages back.
+	 */
+#ifdef __GLIBC__
+	if (core_bytes_requested >= SCRATCH_TRIM_BYTES)
+		malloc_trim(0);
+#endif
 }
 
 const char *

@@ -56,8 +56,17 @@ text	   *tf_utf8_text(const char *s, size_t len);
 int			tf_text_array_utf8(ArrayType *arr, int *n, bool **nulls, const char ***texts,
 							   size_t **lens);
 
-/* Prepare a computation: OpenBLAS loaded, thread count from the setting. */
-void		tf_compute_begin(void);
+/*
+ * Start a computation: OpenBLAS loaded, its thread count from the setting,
+ * and a new memory context for the scratch, made current. Returns it, for
+ * tf_compute_end.
+ */
+MemoryContext tf_compute_begin(void);
+
+/* End a computation: back to the context current at tf_compute_begin, and
+ * the scratch context deleted (its memory returned to the system when it
+ * was large). */
+void		tf_compute_end(MemoryContext scratch);
 
 /* The model store's hooks, installed by _PG_init when preloaded. */
 void		tf_store_install_hooks(void);

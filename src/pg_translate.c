@@ -59,16 +59,14 @@ run_translate(const TfModelRef *ref, const TfGenerateOptions *o, const char *con
 {
 	const TfMarianModel *m = ref->model;
 	MemoryContext caller = CurrentMemoryContext;
-	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "transformer translate",
-											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext scratch;
 	int			per_call = Max(1, TRANSLATE_MAX_ROWS / o->num_beams);
 	int32	  **src = palloc(sizeof(int32 *) * n);
 	int		   *src_lens = palloc(sizeof(int) * n);
 	int32	  **out = palloc(sizeof(int32 *) * n);
 	int		   *out_lens = palloc(sizeof(int) * n);
 
-	MemoryContextSwitchTo(cxt);
-	tf_compute_begin();
+	scratch = tf_compute_begin();
 	for (int i = 0; i < n; i++)
 	{
 		src[i] = palloc(sizeof(int32) * m->max_source_tokens);
@@ -89,10 +87,9 @@ run_translate(const TfModelRef *ref, const TfGenerateOptions *o, const char *con
 
 		MemoryContextSwitchTo(caller);
 		results[i] = tf_utf8_text(s, len);
-		MemoryContextSwitchTo(cxt);
+		MemoryContextSwitchTo(scratch);
 	}
-	MemoryContextSwitchTo(caller);
-	MemoryContextDelete(cxt);
+	tf_compute_end(scratch);
 }
 
 /*
