@@ -17,20 +17,25 @@ called embed(). The extra PSS of the 19 more connections is reported
 beside the model's image size (transformer.models.bytes): 19 private
 copies would add 19 x 100% of it.
 
+Private memory: what one backend keeps for itself (Private_Dirty) after
+embed() of one sentence, then after embed(text[]) of 32 sentences, beyond
+what it had after SELECT 1.
+
 First call: 10 fresh connections each time embed() of one sentence twice;
 the medians of the first and the second call (and of the connection time).
 """
 import os
 import time
 
-from common import BERT_FIXTURE, QUICK, median, section, table
-from pg import Session, server_pids, smaps_rollup
+from common import BERT_FIXTURE, QUICK, median, section, sts_sentences, table
+from pg import Session, server_pids, smaps_rollup, text_array
 
 CONNECTIONS = 20
 FRESH = 5 if QUICK else 10
 FIELDS = ("Pss", "Pss_Anon", "Pss_Shmem", "Rss")
 SENTENCE = "A man with a hard hat is dancing."
 EMBED = f"SELECT array_length(embed($1, '{BERT_FIXTURE}'), 1)"
+EMBED_BATCH = f"SELECT count(*) FROM embed($1::text[], '{BERT_FIXTURE}')"
 
 
 def pss(pids):
@@ -83,6 +88,18 @@ def main():
     rss, own = (median([b[f] for b in per_backend]) / 1024 for f in ("Rss", "Pss"))
     print(f"  one backend after embed(), median: Rss {rss:.1f} MiB (what ps and top show: shared pages "
           f"counted whole), Pss {own:.1f} MiB")
+
+    fresh = Session()
+    fresh.execute("SELECT 1")
+    private = [smaps_rollup(fresh.pid)["Private_Dirty"]]
+    fresh.execute(EMBED, [SENTENCE])
+    private.append(smaps_rollup(fresh.pid)["Private_Dirty"])
+    fresh.execute(EMBED_BATCH, [text_array(sts_sentences(32))])
+    private.append(smaps_rollup(fresh.pid)["Private_Dirty"])
+    fresh.close()
+    print(f"  one backend's private memory beyond SELECT 1: after embed() of one sentence "
+          f"+{private[1] - private[0]} kB, after embed(text[]) of 32 more "
+          f"+{private[2] - private[0]} kB")
 
     connect, calls = [], ([], [])
     for _ in range(FRESH):
