@@ -30,6 +30,11 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies: rebuild every object (and its JIT
+# bitcode) when any header changes, so a changed struct never meets a
+# stale object
+$(OBJS) $(OBJS:.o=.bc): $(wildcard src/*.h)
+
 # Shipped default models: installed under $(datadir)/transformer/<name>
 MODELS = $(notdir $(patsubst %/config.json,%,$(wildcard models/*/config.json)))
 MODEL_DIR = $(DESTDIR)$(datadir)/transformer
