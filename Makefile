@@ -20,7 +20,7 @@ REGRESS = $(sort $(notdir $(basename $(filter-out sql/$(EXTENSION)--%,$(wildcard
 REGRESS_OPTS = --inputdir=. --outputdir=test/results
 
 # OpenBLAS is not linked: backends dlopen() it on first use (src/tf_blas.h)
-SHLIB_LINK = -lutf8proc -lm -ldl -lpthread
+SHLIB_LINK = -lutf8proc -lmvec -lm -ldl -lpthread
 PG_CPPFLAGS = -Isrc
 PG_CFLAGS = -std=gnu11
 
@@ -56,7 +56,7 @@ UNIT_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Isrc -Itest
 
 test/unit/build/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/tf_*.h) test/unit/tap.h
 	@mkdir -p test/unit/build
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) -lutf8proc -lm -ldl -lpthread
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) -lutf8proc -lmvec -lm -ldl -lpthread
 
 .PHONY: unit pgtap fixtures bench
 unit: $(UNIT_BINS)

@@ -3,10 +3,12 @@
  * double-precision loops (tf_sgemm_naive): the rows kernel on every kind of
  * edge (rows, columns and depth that are not multiples of its tiles, weight
  * blocks that end mid-way), and tf_linear on both sides of the point where
- * it hands over from the rows kernel to OpenBLAS.
+ * it hands over from the rows kernel to OpenBLAS; and log-softmax (eight
+ * exponentials at a time) against the same in double precision.
  *
  * Tolerance: max abs difference 1e-4 on values in [-0.5, 0.5) summed over
- * up to 1,536 terms (float rounding is ~1e-6 here).
+ * up to 1,536 terms (float rounding is ~1e-6 here); 1e-5 for log-softmax
+ * over up to 54,688 logits in [-10, 10).
  */
 #include <stdlib.h>
 
@@ -80,6 +82,31 @@ check_linear(int n, int in, int out)
 	free(x), free(w), free(b), free(y), free(ref);
 }
 
+/* tf_log_softmax of n logits in [-10, 10) against double precision. */
+static void
+check_log_softmax(int n)
+{
+	float	   *x = random_floats(n, 7 + n);
+	float	   *ref = malloc(sizeof(float) * n);
+	double		max = -INFINITY,
+				sum = 0,
+				diff;
+
+	for (int i = 0; i < n; i++)
+	{
+		x[i] *= 20.0f;
+		max = x[i] > max ? x[i] : max;
+	}
+	for (int i = 0; i < n; i++)
+		sum += exp((double) x[i] - max);
+	for (int i = 0; i < n; i++)
+		ref[i] = (float) (x[i] - max - log(sum));
+	tf_log_softmax(x, n);
+	diff = max_abs_diff(x, ref, n);
+	ok(diff <= 1e-5, "log-softmax over %d: max abs diff %.2g", n, diff);
+	free(x), free(ref);
+}
+
 int
 main(void)
 {
@@ -108,5 +135,8 @@ main(void)
 	check_linear(64, 96, 130);
 	check_linear(65, 96, 130);
 	check_linear(200, 384, 1536);
+	check_log_softmax(1);
+	check_log_softmax(13);
+	check_log_softmax(54688);
 	return done_testing();
 }
