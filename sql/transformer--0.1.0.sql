@@ -28,18 +28,21 @@ CREATE FUNCTION tokenize(input text, model text DEFAULT NULL)
     LANGUAGE C STABLE PARALLEL SAFE ROWS 32;
 
 -- translate(): Marian translation. The third parameter is an integer, so
--- PostgreSQL's own translate(text, text, text) is untouched.
+-- PostgreSQL's own translate(text, text, text) is untouched. VOLATILE, not
+-- STABLE, only so that the planner never runs it: it evaluates STABLE
+-- functions of constant arguments to estimate row counts (unnest() of
+-- translate(text[]) would translate the whole array twice).
 CREATE FUNCTION translate(input text, model text DEFAULT NULL,
                           num_beams integer DEFAULT NULL, max_length integer DEFAULT NULL)
     RETURNS text
     AS 'MODULE_PATHNAME', 'translate_text'
-    LANGUAGE C STABLE PARALLEL SAFE COST 100000;
+    LANGUAGE C VOLATILE PARALLEL SAFE COST 100000;
 
 CREATE FUNCTION translate(inputs text[], model text DEFAULT NULL,
                           num_beams integer DEFAULT NULL, max_length integer DEFAULT NULL)
     RETURNS text[]
     AS 'MODULE_PATHNAME', 'translate_batch'
-    LANGUAGE C STABLE PARALLEL SAFE COST 100000;
+    LANGUAGE C VOLATILE PARALLEL SAFE COST 100000;
 
 -- Loading reads server files: superuser or pg_read_server_files only.
 CREATE FUNCTION transformer.load_model(name text, path text) RETURNS void

@@ -6,7 +6,7 @@
 \getenv fixtures FIXTURES
 \set ON_ERROR_STOP 1
 BEGIN;
-SELECT plan(10);
+SELECT plan(12);
 CREATE TEMP TABLE pm AS SELECT pg_postmaster_start_time() AS started;
 
 CREATE FUNCTION pg_temp.lines(path text) RETURNS TABLE(ord bigint, line text) LANGUAGE sql AS $$
@@ -41,6 +41,16 @@ SELECT is((SELECT count(*) FROM cases c
            WHERE c.model = m AND b.t <> c.translation),
           0::bigint, m || ': translate(text[]) equals it too, in order')
 FROM unnest(ARRAY['marian-ende-size', 'parity-marian-odd']) AS m;
+
+-- A model runs once per call, never again while the query is planned (the
+-- planner evaluates STABLE functions of constant arguments to estimate, as
+-- unnest()'s row estimate does: that translated the whole array twice).
+SET LOCAL track_functions = 'all';
+SELECT is((SELECT count(*) FROM unnest(translate(ARRAY['A dog runs.', 'A cat sleeps.'], 'marian-ende-size', 1))),
+          2::bigint, 'unnest(translate(text[])) gives one row per input');
+SELECT is((SELECT calls FROM pg_stat_xact_user_functions
+           WHERE funcid = 'translate(text[], text, integer, integer)'::regprocedure),
+          1::bigint, 'and translate(text[]) ran once, not also while planning');
 
 SELECT transformer.unload_model('parity-marian-odd');
 SELECT is(pg_postmaster_start_time(), (SELECT started FROM pm), 'the server was not restarted');
