@@ -1,5 +1,5 @@
 /*
- * rowgemm.c: the rows kernel (src/tf_rowgemm.c) against OpenBLAS's
+ * rowgemm.c: the rows kernel (src/tf_simd.c) against OpenBLAS's
  * cblas_sgemm on the linear layers of the benchmarked models, one thread.
  *
  *   rowgemm [REPEATS]      default 5
@@ -15,7 +15,7 @@
 
 #include "bench_util.h"
 #include "tf_blas.h"
-#include "tf_rowgemm.h"
+#include "tf_simd.h"
 
 #define MAX_REPEATS 32
 
@@ -66,7 +66,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "rowgemm: %s\n", err.message);
 		return 1;
 	}
-	if (!tf_rowgemm_available())
+	if (!tf_simd_available())
 	{
 		printf("  this CPU lacks AVX2/FMA: every product goes to OpenBLAS\n");
 		return 0;

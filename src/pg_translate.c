@@ -15,15 +15,16 @@
 
 #include "pg_transformer.h"
 #include "tf_generate.h"
+#include "tf_simd.h"
 
 PG_FUNCTION_INFO_V1(translate_text);
 PG_FUNCTION_INFO_V1(translate_batch);
 
 /* Most hypotheses (sources x beams) decoded together: bounds memory and
- * the time between two interrupt checks. 64 is the most the rows kernel
- * takes (tf_kernels.c): each step's output layer then reads its weights
- * once for 64 rows, about 50 ms for opus-mt's 58k words here. */
-#define TRANSLATE_MAX_ROWS 64
+ * the time between two interrupt checks. As many as the rows kernel takes:
+ * each step's output layer then reads its weights once for all of them,
+ * about 50 ms for opus-mt's 58k words at 64 rows here. */
+#define TRANSLATE_MAX_ROWS TF_ROWGEMM_MAX_ROWS
 
 /* Decoding options: the model's generation config, then the session's
  * settings, then this call's arguments (num_beams at 2, max_length at 3). */

@@ -1,6 +1,6 @@
 /*
  * tf_kernels.c: layer kernels; matrix products go to tf_sgemm (OpenBLAS),
- * or to tf_rowgemm for linear layers over a few rows.
+ * or to tf_rowgemm (tf_simd.c) for linear layers over a few rows.
  */
 #include "tf_kernels.h"
 
@@ -8,22 +8,7 @@
 #include <string.h>
 
 #include "tf_blas.h"
-#include "tf_rowgemm.h"
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-
-/* glibc's libmvec: expf of 8 floats at once (AVX2), by its vector-ABI name */
-extern __attribute__((target("avx2"))) __m256 _ZGVdN8v_expf(__m256 x);
-#endif
-
-/*
- * Most rows of x that a linear layer hands to tf_rowgemm rather than to
- * OpenBLAS: below this the rows kernel is faster on every layer shape
- * measured (bench/rowgemm.c), at 64 rows about as fast, beyond it OpenBLAS
- * gains up to 15%; and the rows kernel needs no work buffer.
- */
-#define ROWGEMM_MAX_ROWS 64
+#include "tf_simd.h"
 
 bool
 tf_activation_parse(const char *name, TfActivation *out)
@@ -45,7 +30,7 @@ tf_activation_parse(const char *name, TfActivation *out)
 void
 tf_linear(const float *x, int n, int in, const float *w, const float *b, int out, float *y)
 {
-	bool		rows = n <= ROWGEMM_MAX_ROWS && tf_blas_threads() == 1 && tf_rowgemm_available();
+	bool		rows = n <= TF_ROWGEMM_MAX_ROWS && tf_blas_threads() == 1 && tf_simd_available();
 
 	if (b != NULL)
 		for (int i = 0; i < n; i++)
@@ -143,41 +128,6 @@ tf_softmax_rows(float *x, int rows, int cols)
 	}
 }
 
-/*
- * lanes[j] += exp(x[i] - max) for every i < n with i % 8 == j; returns how
- * many elements it took (a multiple of 8; 0 where the CPU lacks AVX2).
- */
-#if defined(__x86_64__)
-static __attribute__((target("avx2"))) int
-exp_lanes_avx2(const float *x, int n, float max, float *lanes)
-{
-	__m256		acc = _mm256_loadu_ps(lanes);
-	__m256		shift = _mm256_set1_ps(max);
-	int			i;
-
-	for (i = 0; i + 8 <= n; i += 8)
-		acc = _mm256_add_ps(acc, _ZGVdN8v_expf(_mm256_sub_ps(_mm256_loadu_ps(x + i), shift)));
-	_mm256_storeu_ps(lanes, acc);
-	return i;
-}
-
-static int
-exp_lanes(const float *x, int n, float max, float *lanes)
-{
-	static int	avx2 = -1;
-
-	if (avx2 < 0)
-		avx2 = __builtin_cpu_supports("avx2");
-	return avx2 ? exp_lanes_avx2(x, n, max, lanes) : 0;
-}
-#else
-static int
-exp_lanes(const float *x, int n, float max, float *lanes)
-{
-	return 0;
-}
-#endif
-
 void
 tf_log_softmax(float *x, int n)
 {
@@ -189,7 +139,7 @@ tf_log_softmax(float *x, int n)
 	/* eight float partial sums: fast over a 50k-word vocabulary (eight
 	 * exponentials at a time where the CPU has AVX2), and as accurate as
 	 * torch's own float reduction */
-	for (int i = exp_lanes(x, n, max, lanes); i < n; i++)
+	for (int i = tf_exp_lanes(x, n, max, lanes); i < n; i++)
 		lanes[i & 7] += expf(x[i] - max);
 	for (int i = 0; i < 8; i++)
 		sum += lanes[i];

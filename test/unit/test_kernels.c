@@ -15,7 +15,7 @@
 #include "tap.h"
 #include "tf_blas.h"
 #include "tf_kernels.h"
-#include "tf_rowgemm.h"
+#include "tf_simd.h"
 
 #define TOLERANCE 1e-4
 
@@ -117,7 +117,7 @@ main(void)
 
 	if (!ok(tf_blas_init(&err), "OpenBLAS loads"))
 		diag("%s", err.message);
-	if (tf_rowgemm_available())
+	if (tf_simd_available())
 	{
 		for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++)
 			for (size_t k = 0; k < sizeof(depths) / sizeof(*depths); k++)

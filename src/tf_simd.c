@@ -1,15 +1,15 @@
 /*
- * tf_rowgemm.c: y += x @ w^T for a few rows of x, straight from row-major
- * weights (see tf_rowgemm.h for why).
+ * tf_simd.c: the AVX2/FMA kernels (see tf_simd.h for why each exists).
  *
- * Each output y[i, j] is the dot product of row i of x with row j of w, so
+ * tf_rowgemm: y += x @ w^T for a few rows of x, straight from row-major
+ * weights. Each output y[i, j] is the dot product of row i of x with row j of w, so
  * the inner loop runs along both rows at unit stride, 8 floats at a time.
  * A tile of 3 rows of x by 4 rows of w keeps 12 accumulators in AVX
  * registers (12 multiply-adds per 7 loads); the rows of w are taken in
  * blocks of about 128 kB, which stay in the core's L2 cache while every
  * tile of x passes over them, so w is read from memory once per call.
  */
-#include "tf_rowgemm.h"
+#include "tf_simd.h"
 
 #include <stddef.h>
 
@@ -22,8 +22,11 @@
 #define TILE_COLS 4				/* rows of w per tile */
 #define BLOCK_BYTES (128 * 1024)	/* rows of w kept in cache together */
 
+/* glibc's libmvec: expf of 8 floats at once (AVX2), by its vector-ABI name */
+extern __attribute__((target("avx2"))) __m256 _ZGVdN8v_expf(__m256 x);
+
 bool
-tf_rowgemm_available(void)
+tf_simd_available(void)
 {
 	static int	available = -1;
 
@@ -123,15 +126,41 @@ tf_rowgemm(const float *x, int n, int in, const float *w, int out, float *y)
 	}
 }
 
-#else							/* not x86-64: callers use tf_sgemm */
+/* Eight exponentials per call of libmvec's expf, one lane each. */
+static AVX2 int
+exp_lanes_avx2(const float *x, int n, float max, float lanes[8])
+{
+	__m256		acc = _mm256_loadu_ps(lanes);
+	__m256		shift = _mm256_set1_ps(max);
+	int			i;
+
+	for (i = 0; i + 8 <= n; i += 8)
+		acc = _mm256_add_ps(acc, _ZGVdN8v_expf(_mm256_sub_ps(_mm256_loadu_ps(x + i), shift)));
+	_mm256_storeu_ps(lanes, acc);
+	return i;
+}
+
+int
+tf_exp_lanes(const float *x, int n, float max, float lanes[8])
+{
+	return tf_simd_available() ? exp_lanes_avx2(x, n, max, lanes) : 0;
+}
+
+#else							/* not x86-64: callers use tf_sgemm and scalar code */
 
 bool
-tf_rowgemm_available(void)
+tf_simd_available(void)
 {
 	return false;
 }
 
-/* Not called where tf_rowgemm_available() is false; kept correct. */
+int
+tf_exp_lanes(const float *x, int n, float max, float lanes[8])
+{
+	return 0;
+}
+
+/* Not called where tf_simd_available() is false; kept correct. */
 void
 tf_rowgemm(const float *x, int n, int in, const float *w, int out, float *y)
 {

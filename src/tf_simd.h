@@ -1,0 +1,50 @@
+/*
+ * tf_simd.h: the kernels written for x86-64 AVX2/FMA, behind one CPU check.
+ *
+ * tf_rowgemm: products of a few rows with row-major weights, read in place.
+ * A linear layer multiplies activations x[n, in] by the transpose of a
+ * weight matrix w[out, in] kept row by row, as checkpoints store it. A
+ * general GEMM (OpenBLAS) first copies ("packs") the whole of w into a
+ * work buffer on every call: for the few rows of one short sentence or of
+ * one decoding step, that copy costs more than the arithmetic, and the
+ * buffer's pages stay private to every backend that ever used it. This
+ * kernel reads w where it lies (in shared memory), in blocks that stay in
+ * the core's cache while every row of x passes over them, and needs no
+ * buffer at all.
+ *
+ * tf_exp_lanes: the exponential sums of a log-softmax over a vocabulary,
+ * eight at a time (glibc's libmvec).
+ */
+#ifndef TF_SIMD_H
+#define TF_SIMD_H
+
+#include <stdbool.h>
+
+/*
+ * Most rows tf_linear hands to tf_rowgemm rather than to OpenBLAS: below
+ * this the rows kernel is faster on every layer shape measured
+ * (bench/rowgemm.c), at 64 rows about as fast, beyond it OpenBLAS gains up
+ * to 15%. Batched decoding takes this many hypotheses at a time.
+ */
+#define TF_ROWGEMM_MAX_ROWS 64
+
+/*
+ * Whether this CPU runs these kernels (x86-64 with AVX2 and FMA);
+ * elsewhere callers use tf_sgemm and scalar code.
+ */
+bool		tf_simd_available(void);
+
+/*
+ * y[n, out] += x[n, in] @ w[out, in]^T, all row-major and dense (row
+ * strides in, in and out). Only when tf_simd_available().
+ */
+void		tf_rowgemm(const float *x, int n, int in, const float *w, int out, float *y);
+
+/*
+ * lanes[j] += exp(x[i] - max) for every i < the returned count with
+ * i % 8 == j; the count is a multiple of 8 (0 where the CPU lacks the
+ * kernels), and the caller adds the rest.
+ */
+int			tf_exp_lanes(const float *x, int n, float max, float lanes[8]);
+
+#endif							/* TF_SIMD_H */
