@@ -404,6 +404,10 @@ tf_bert_embed(const void *image, const TfBertModel *m, const char *const *texts,
 	int			capacity = 0;	/* rows h and the scratch hold */
 	TfLayerScratch s;
 	int			first = 0;
+	int			carried = 0;	/* tokens of texts[first] already at ids[0,
+								 * carried): it did not fit the last chunk
+								 * (a text has at least [CLS] [SEP], so 0 is
+								 * none) */
 
 	/* pack texts into chunks of at most `chunk` tokens; scratch is sized
 	 * to the largest chunk met, so a short text costs little memory */
@@ -413,12 +417,19 @@ tf_bert_embed(const void *image, const TfBertModel *m, const char *const *texts,
 
 		while (first + seqs.n < n)
 		{
-			int			c;
+			int			c = carried;
 
-			tf_check_interrupts();
-			c = tf_bert_tokenize(image, m, texts[first + seqs.n], lens[first + seqs.n], ids + seqs.T);
+			if (c == 0)
+			{
+				tf_check_interrupts();
+				c = tf_bert_tokenize(image, m, texts[first + seqs.n], lens[first + seqs.n], ids + seqs.T);
+			}
+			carried = 0;
 			if (seqs.n > 0 && seqs.T + c > chunk)
-				break;			/* tokenized again at the start of the next chunk */
+			{
+				carried = c;	/* opens the next chunk, tokens kept */
+				break;
+			}
 			starts[seqs.n] = seqs.T;
 			counts[seqs.n] = c;
 			seqs.T += c;
@@ -438,6 +449,7 @@ tf_bert_embed(const void *image, const TfBertModel *m, const char *const *texts,
 								  capacity < max_tok ? capacity : max_tok);
 		}
 		encode_chunk(image, m, ids, &seqs, &h, &s, out + (size_t) first * m->hidden);
+		memmove(ids, ids + seqs.T, sizeof(int32_t) * carried);
 		first += seqs.n;
 	}
 	if (capacity > 0)

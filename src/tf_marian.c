@@ -694,7 +694,8 @@ tf_marian_decode_step(const void *image, const TfMarianModel *m,
 		cache->kv = tf_realloc(cache->kv, sizeof(float *) * cache->capacity);
 		cache->rows = tf_realloc(cache->rows, sizeof(int) * cache->capacity);
 	}
-	step_kv = tf_alloc(sizeof(float) * (size_t) m->dec_layers * nh * 2 * d);
+	/* every row of every layer is written below */
+	step_kv = tf_alloc_raw(sizeof(float) * (size_t) m->dec_layers * nh * 2 * d);
 	cache->kv[step] = step_kv;
 	cache->rows[step] = nh;
 	cache->steps++;

@@ -17,6 +17,53 @@
 
 #define TOLERANCE 1e-4
 
+/*
+ * The sentences over and over in one batch of at least 4,096 tokens, so that
+ * it spans several 1,024-token chunks and texts that do not fit one open
+ * the next: every copy equals the embedding emb[n_sent, hidden] computed
+ * in one smaller batch.
+ */
+static void
+check_chunks(const TfArena *arena, const TfBertModel *m, const char *const *sentences,
+			 const size_t *lens, int n_sent, const float *emb, const char *dir)
+{
+	int			tokens = 0,
+				copies,
+				n;
+	const char **many;			/* texts[copies * n_sent] */
+	size_t	   *many_lens;
+	float	   *out;			/* float[copies * n_sent, hidden] */
+	int32_t    *ids = calloc(m->max_tokens, sizeof(int32_t));
+	double		worst = 0;
+
+	for (int i = 0; i < n_sent; i++)
+		tokens += tf_bert_tokenize(arena->base, m, sentences[i], lens[i], ids);
+	copies = 4096 / tokens + 1;
+	n = copies * n_sent;
+	many = calloc(n, sizeof(char *));
+	many_lens = calloc(n, sizeof(size_t));
+	out = calloc((size_t) n * m->hidden, sizeof(float));
+	for (int i = 0; i < n; i++)
+	{
+		many[i] = sentences[i % n_sent];
+		many_lens[i] = lens[i % n_sent];
+	}
+	tf_bert_embed(arena->base, m, many, many_lens, n, out);
+	for (int i = 0; i < n; i++)
+	{
+		double		d = max_abs_diff(out + (size_t) i * m->hidden,
+									 emb + (size_t) (i % n_sent) * m->hidden, m->hidden);
+
+		worst = d > worst ? d : worst;
+	}
+	ok(worst <= 1e-5, "%s: a batch of %d texts (%d tokens) equals the smaller one (max abs diff %.3g)",
+	   dir, n, copies * tokens, worst);
+	free(many);
+	free(many_lens);
+	free(out);
+	free(ids);
+}
+
 static void
 check_fixture(const char *dir)
 {
@@ -79,6 +126,7 @@ check_fixture(const char *dir)
 	ok(worst <= TOLERANCE, "%s: embeddings within %g of the reference (max abs diff %.3g)",
 	   dir, TOLERANCE, worst);
 	ok(worst_single <= 1e-5, "%s: alone equals batched (max abs diff %.3g)", dir, worst_single);
+	check_chunks(&arena, m, (const char *const *) sentences, lens, n_sent, emb, dir);
 	free(lens);
 	free(emb);
 	free(one);
