@@ -1008,17 +1008,20 @@ typedef struct PathEnd
 } PathEnd;
 
 /*
- * Segment norm[0..n) into piece ids, writing at most max_ids; returns the
- * number written. After the Viterbi pass, runs of unknown pieces are merged
- * (or, with byte_fallback, spelled as byte pieces) as spm's
- * PopulateSentencePieceText does.
+ * Segment norm[0..n) into piece ids, writing at most max_ids ids and, for
+ * each, where in norm the piece ends (ends[i]; piece i starts where piece
+ * i - 1 ends, the first at 0); returns the number written. After the
+ * Viterbi pass, runs of unknown pieces are merged into one piece covering
+ * the whole run (or, with byte_fallback, spelled as one byte piece per
+ * byte) as spm's PopulateSentencePieceText does.
  *
  * The arithmetic follows spm exactly: a piece's candidate score is computed
  * in double (score + path score) and compared with the stored float path
  * score, an unknown piece's in float; earlier starts win ties.
  */
 static int32_t
-segment(const SpmView *v, const uint8_t *norm, int32_t n, int32_t *ids, int32_t max_ids)
+segment(const SpmView *v, const uint8_t *norm, int32_t n, int32_t *ids, int32_t *ends,
+		int32_t max_ids)
 {
 	const TfSentencePiece *sp = v->sp;
 	const float unk_score = sp->min_score - UNK_PENALTY;
@@ -1098,22 +1101,25 @@ segment(const SpmView *v, const uint8_t *norm, int32_t n, int32_t *ids, int32_t 
 		e = prev;
 	}
 
-#define EMIT(x) do { if (count == max_ids) goto done; ids[count++] = (x); } while (0)
+#define EMIT(x, end) do { if (count == max_ids) goto done; \
+		ids[count] = (x); ends[count++] = (end); } while (0)
 	for (start = 0; next > 0; start = next, next = best[next].start)
 	{
 		int32_t		id = best[next].id;
 
 		if (id != sp->unk_id)
 		{
-			EMIT(id);
+			EMIT(id, next);
 			prev_unk = false;
 			continue;
 		}
 		if (sp->byte_fallback)
 			for (int32_t b = start; b < next; b++)
-				EMIT(v->byte_ids[norm[b]]);
+				EMIT(v->byte_ids[norm[b]], b + 1);
 		else if (!prev_unk)
-			EMIT(id);
+			EMIT(id, next);
+		else
+			ends[count - 1] = next; /* the run's one piece grows */
 		prev_unk = true;
 	}
 #undef EMIT
@@ -1126,25 +1132,54 @@ done:
  * Public entry points
  * --------------------------------------------------------------------- */
 
-int32_t *
-tf_spm_encode_all(const void *image, const TfSentencePiece *sp,
-				  const char *text, size_t len, int32_t *n_ids)
+bool
+tf_spm_encode_pieces(const void *image, const TfSentencePiece *sp,
+					 const char *text, size_t len, TfSpmPieces *out)
 {
 	SpmView		v;
 	ByteBuf		norm;
-	int32_t    *ids;			/* int32_t[norm.len + 1]: one id per byte at most */
 
+	memset(out, 0, sizeof(*out));
 	spm_view(image, sp, &v);
 	if (!normalize(&v, (const uint8_t *) text, len, &norm))
 	{
 		tf_free(norm.data);
+		return false;
+	}
+	/* one piece per normalized byte at most */
+	out->ids = tf_alloc(sizeof(int32_t) * (norm.len + 1));
+	out->ends = tf_alloc(sizeof(int32_t) * (norm.len + 1));
+	out->n = segment(&v, (const uint8_t *) norm.data, (int32_t) norm.len, out->ids, out->ends,
+					 (int32_t) norm.len);
+	out->normalized = norm.data;
+	return true;
+}
+
+void
+tf_spm_pieces_free(TfSpmPieces *pieces)
+{
+	tf_free(pieces->ids);
+	tf_free(pieces->ends);
+	tf_free(pieces->normalized);
+	memset(pieces, 0, sizeof(*pieces));
+}
+
+int32_t *
+tf_spm_encode_all(const void *image, const TfSentencePiece *sp,
+				  const char *text, size_t len, int32_t *n_ids)
+{
+	TfSpmPieces pieces;
+	int32_t    *ids;
+
+	if (!tf_spm_encode_pieces(image, sp, text, len, &pieces))
+	{
 		*n_ids = -1;
 		return NULL;
 	}
-	ids = tf_alloc(sizeof(int32_t) * (norm.len + 1));
-	*n_ids = segment(&v, (const uint8_t *) norm.data, (int32_t) norm.len, ids,
-					 (int32_t) norm.len);
-	tf_free(norm.data);
+	ids = pieces.ids;
+	*n_ids = pieces.n;
+	pieces.ids = NULL;
+	tf_spm_pieces_free(&pieces);
 	return ids;
 }
 
@@ -1188,60 +1223,108 @@ flush_bytes(ByteBuf *out, ByteBuf *bytes)
 	bytes->len = 0;
 }
 
-char *
-tf_spm_decode(const void *image, const TfSentencePiece *sp,
-			  const int32_t *ids, int32_t n, size_t *len)
+/* A decoding in progress: what tf_spm_decode and tf_spm_decode_pieces share. */
+typedef struct SpmDecoder
+{
+	ByteBuf		out;			/* the text so far */
+	ByteBuf		bytes;			/* pending run of byte pieces */
+	bool		may_drop_ws;	/* no leading U+2581 dropped yet, or
+								 * remove_extra_whitespaces */
+} SpmDecoder;
+
+/* Start decoding about n pieces. */
+static void
+decoder_init(SpmDecoder *d, int32_t n)
+{
+	buf_init(&d->out, n > 0 ? ((size_t) n < 65536 ? (size_t) n * 8 : 1 << 19) : 16);
+	buf_init(&d->bytes, 16);
+	d->may_drop_ws = true;
+}
+
+/*
+ * Add piece `id`, whose text is piece[0..plen). id -1 is a piece the model
+ * does not have: spm's DecodePieces maps it to the unknown id and, since its
+ * text is not the unknown piece's, prints that text as it is.
+ */
+static void
+decoder_add(const void *image, const TfSentencePiece *sp, SpmDecoder *d, int32_t id,
+			const char *piece, uint32_t plen)
 {
 	const uint8_t *types = TF_AT(image, sp->types, const uint8_t);
-	ByteBuf		out;
-	ByteBuf		bytes;			/* pending run of byte pieces */
-	bool		may_drop_ws = true; /* no leading U+2581 dropped yet, or
-									 * remove_extra_whitespaces */
 
-	buf_init(&out, n > 0 ? ((size_t) n < 65536 ? (size_t) n * 8 : 1 << 19) : 16);
-	buf_init(&bytes, 16);
-	for (int32_t i = 0; i < n; i++)
+	if (id >= 0 && types[id] == TF_SPM_BYTE)
 	{
-		int32_t		id = ids[i];
-		uint32_t	plen;
-		const char *piece;
+		uint8_t		b = (uint8_t) piece_byte(piece, plen);
 
-		if (id < 0 || id >= sp->pieces.size)
-			continue;
-		piece = tf_vocab_token(image, &sp->pieces, id, &plen);
-		if (types[id] == TF_SPM_BYTE)
-		{
-			uint8_t		b = (uint8_t) piece_byte(piece, plen);
-
-			buf_append(&bytes, &b, 1);
-			continue;
-		}
-		flush_bytes(&out, &bytes);
-		if (types[id] == TF_SPM_CONTROL)
-			continue;
-		if (types[id] == TF_SPM_UNKNOWN)
-		{
-			buf_append(&out, TF_AT(image, sp->unk_surface, const char), sp->unk_surface_len);
-			continue;
-		}
+		buf_append(&d->bytes, &b, 1);
+		return;
+	}
+	flush_bytes(&d->out, &d->bytes);
+	if (id < 0)
+		buf_append(&d->out, piece, plen);
+	else if (types[id] == TF_SPM_CONTROL)
+		return;
+	else if (types[id] == TF_SPM_UNKNOWN)
+		buf_append(&d->out, TF_AT(image, sp->unk_surface, const char), sp->unk_surface_len);
+	else
+	{
 		/*
 		 * While nothing has been output, a piece's leading U+2581 is the
 		 * dummy prefix: drop it, only once unless remove_extra_whitespaces
 		 * (then every leading space goes).
 		 */
-		if (may_drop_ws && out.len == 0 &&
+		if (d->may_drop_ws && d->out.len == 0 &&
 			(sp->add_dummy_prefix || sp->remove_extra_whitespaces) &&
 			plen >= SPACE_SYMBOL_LEN && memcmp(piece, SPACE_SYMBOL, SPACE_SYMBOL_LEN) == 0)
 		{
 			piece += SPACE_SYMBOL_LEN;
 			plen -= SPACE_SYMBOL_LEN;
-			may_drop_ws = sp->remove_extra_whitespaces;
+			d->may_drop_ws = sp->remove_extra_whitespaces;
 		}
-		buf_append_replacing(&out, piece, plen, SPACE_SYMBOL, SPACE_SYMBOL_LEN, " ", 1);
+		buf_append_replacing(&d->out, piece, plen, SPACE_SYMBOL, SPACE_SYMBOL_LEN, " ", 1);
 	}
-	flush_bytes(&out, &bytes);
-	tf_free(bytes.data);
-	out.data[out.len] = '\0';
-	*len = out.len;
-	return out.data;
+}
+
+/* The decoded text (tf_alloc'd, NUL-terminated, *len bytes). */
+static char *
+decoder_finish(SpmDecoder *d, size_t *len)
+{
+	flush_bytes(&d->out, &d->bytes);
+	tf_free(d->bytes.data);
+	d->out.data[d->out.len] = '\0';
+	*len = d->out.len;
+	return d->out.data;
+}
+
+char *
+tf_spm_decode(const void *image, const TfSentencePiece *sp,
+			  const int32_t *ids, int32_t n, size_t *len)
+{
+	SpmDecoder	d;
+
+	decoder_init(&d, n);
+	for (int32_t i = 0; i < n; i++)
+	{
+		uint32_t	plen;
+		const char *piece;
+
+		if (ids[i] < 0 || ids[i] >= sp->pieces.size)
+			continue;
+		piece = tf_vocab_token(image, &sp->pieces, ids[i], &plen);
+		decoder_add(image, sp, &d, ids[i], piece, plen);
+	}
+	return decoder_finish(&d, len);
+}
+
+char *
+tf_spm_decode_pieces(const void *image, const TfSentencePiece *sp,
+					 const char *const *pieces, const uint32_t *lens, int32_t n, size_t *len)
+{
+	SpmDecoder	d;
+
+	decoder_init(&d, n);
+	for (int32_t i = 0; i < n; i++)
+		decoder_add(image, sp, &d, tf_vocab_lookup(image, &sp->pieces, pieces[i], lens[i]),
+					pieces[i], lens[i]);
+	return decoder_finish(&d, len);
 }

@@ -139,6 +139,31 @@ int32_t    *tf_spm_encode_all(const void *image, const TfSentencePiece *sp,
 							  const char *text, size_t len, int32_t *n_ids);
 
 /*
+ * The pieces of a text with the normalized text each covers, which is what
+ * spm's EncodeAsPieces (Python: encode(text, out_type=str)) returns: a
+ * known piece covers its own text, an unknown piece the run of characters
+ * no piece covers (e.g. "\xe0\xb8\xa9" for Thai U+0E29, or two adjacent
+ * unknown Devanagari letters as one piece), a byte piece one byte.
+ */
+typedef struct TfSpmPieces
+{
+	int32_t		n;				/* pieces */
+	int32_t    *ids;			/* int32_t[n]: spm ids */
+	int32_t    *ends;			/* int32_t[n]: piece i covers normalized[ends[i - 1]
+								 * (0 for i = 0) .. ends[i]) */
+	char	   *normalized;		/* char[ends[n - 1]]: the normalized text */
+} TfSpmPieces;
+
+/*
+ * Normalize and segment text into *out (tf_alloc'd; release with
+ * tf_spm_pieces_free); false when the normalized text would exceed
+ * TF_SPM_MAX_NORMALIZED.
+ */
+bool		tf_spm_encode_pieces(const void *image, const TfSentencePiece *sp,
+								 const char *text, size_t len, TfSpmPieces *out);
+void		tf_spm_pieces_free(TfSpmPieces *pieces);
+
+/*
  * Turn piece ids back into text as spm's DecodeIds does (U+2581 -> space,
  * the leading space removed, <unk> -> unk_surface, control pieces dropped,
  * runs of byte pieces -> their UTF-8, invalid bytes -> U+FFFD). Ids outside
@@ -147,5 +172,15 @@ int32_t    *tf_spm_encode_all(const void *image, const TfSentencePiece *sp,
  */
 char	   *tf_spm_decode(const void *image, const TfSentencePiece *sp,
 						  const int32_t *ids, int32_t n, size_t *len);
+
+/*
+ * Turn piece texts (pieces[i], lens[i] bytes) into text as spm's
+ * DecodePieces does: as tf_spm_decode for the pieces the model has, and a
+ * piece it lacks printed as it is (U+2581 kept), which also ends the
+ * dropping of leading spaces. Result as tf_spm_decode's.
+ */
+char	   *tf_spm_decode_pieces(const void *image, const TfSentencePiece *sp,
+								 const char *const *pieces, const uint32_t *lens, int32_t n,
+								 size_t *len);
 
 #endif							/* TF_SENTENCEPIECE_H */

@@ -7,7 +7,9 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -42,6 +44,38 @@ diag(const char *fmt,...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
+}
+
+/* Parse space-separated ids from the NUL-terminated s into ids (room for
+ * cap); returns the count. */
+static inline int
+parse_ids(const char *s, int32_t *ids, int cap)
+{
+	int			n = 0;
+	char	   *end;
+
+	while (n < cap)
+	{
+		long		v = strtol(s, &end, 10);
+
+		if (end == s)
+			break;
+		ids[n++] = (int32_t) v;
+		s = end;
+	}
+	return n;
+}
+
+/* Print up to 16 ids of a sequence as a diagnostic. */
+static inline void
+diag_ids(const char *who, const int32_t *ids, int n)
+{
+	char		buf[256];
+	int			pos = 0;
+
+	for (int i = 0; i < n && i < 16 && pos < 220; i++)
+		pos += snprintf(buf + pos, sizeof(buf) - pos, " %d", ids[i]);
+	diag("  %s (%d ids):%s%s", who, n, buf, n > 16 ? " ..." : "");
 }
 
 /* Largest |a[i] - b[i]| over n floats. */

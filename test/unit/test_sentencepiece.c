@@ -8,7 +8,9 @@
  * Agreement (required: every line identical): for each model, every line of
  * DATA_DIR/spm_corpus.txt is encoded and compared with the ids spm_encode
  * gave (spm_peer_ids.<model>.txt), and decode(encode(line)) with the text
- * spm_decode gave for those ids (spm_peer_decoded.<model>.txt). The same is
+ * spm_decode gave for those ids (spm_peer_decoded.<model>.txt), and
+ * tf_spm_encode_pieces must give the same ids with each piece's stretch of
+ * normalized text (what spm_encode --output_format=piece prints). The same is
  * done for variants of the source model, each made by appending the
  * protobuf bytes of spm_variant_<name>.bin to source.spm (protobuf merges
  * them: other normalizer flags, no charsmap, user-defined, unused and byte
@@ -31,7 +33,8 @@
 #include "tap.h"
 #include "tf_sentencepiece.h"
 
-/* A file split into lines at '\n' (other bytes, NUL included, are kept). */
+/* A file split into lines at '\n', each '\n' replaced by NUL (other bytes,
+ * NUL included, are kept). */
 typedef struct Lines
 {
 	char	   *data;			/* the file, char[size] */
@@ -84,6 +87,7 @@ read_lines(const char *path, Lines *l)
 	for (size_t i = 0; i < l->size; i++)
 		if (l->data[i] == '\n')
 		{
+			l->data[i] = '\0';
 			l->text[l->n] = l->data + start;
 			l->len[l->n++] = i - start;
 			start = i + 1;
@@ -100,28 +104,6 @@ free_lines(Lines *l)
 	free(l->len);
 }
 
-/* Parse a line of space-separated ids into ids (room for max); returns count. */
-static int
-parse_ids(const char *s, size_t len, int32_t *ids, int max)
-{
-	int			n = 0;
-	size_t		i = 0;
-
-	while (i < len && n < max)
-	{
-		int32_t		v = 0;
-
-		while (i < len && s[i] == ' ')
-			i++;
-		if (i == len)
-			break;
-		while (i < len && s[i] != ' ')
-			v = v * 10 + (s[i++] - '0');
-		ids[n++] = v;
-	}
-	return n;
-}
-
 /* Build a model from bytes; false (err filled) on failure. */
 static bool
 load_model(const uint8_t *bytes, size_t len, Model *m, TfError *err)
@@ -135,16 +117,39 @@ load_model(const uint8_t *bytes, size_t len, Model *m, TfError *err)
 	return true;
 }
 
-/* Print up to 12 ids of a sequence as a diagnostic. */
-static void
-diag_ids(const char *who, const int32_t *ids, int n)
+/*
+ * Whether tf_spm_encode_pieces gives ids[n] too, each piece covering a
+ * non-empty stretch of the normalized text that is its own text (a byte
+ * piece: its byte; an unknown piece: text no piece spells), the stretches
+ * following each other from 0.
+ */
+static bool
+same_pieces(const Model *m, const char *text, size_t len, const int32_t *ids, int32_t n)
 {
-	char		buf[200];
-	int			pos = 0;
+	const uint8_t *types = TF_AT(m->arena.base, m->sp.types, const uint8_t);
+	TfSpmPieces p;
+	bool		same;
 
-	for (int i = 0; i < n && i < 12 && pos < 180; i++)
-		pos += snprintf(buf + pos, sizeof(buf) - pos, " %d", ids[i]);
-	diag("  %s (%d ids):%s%s", who, n, buf, n > 12 ? " ..." : "");
+	if (!tf_spm_encode_pieces(m->arena.base, &m->sp, text, len, &p))
+		return n < 0;
+	same = p.n == n && memcmp(p.ids, ids, sizeof(int32_t) * n) == 0;
+	for (int32_t i = 0; same && i < n; i++)
+	{
+		int32_t		start = i > 0 ? p.ends[i - 1] : 0;
+		uint32_t	plen;
+		const char *piece = tf_vocab_token(m->arena.base, &m->sp.pieces, ids[i], &plen);
+
+		if (types[ids[i]] == TF_SPM_BYTE)
+			same = p.ends[i] == start + 1 &&
+				strtol(piece + 3, NULL, 16) == (uint8_t) p.normalized[start];
+		else if (types[ids[i]] == TF_SPM_UNKNOWN)
+			same = p.ends[i] > start;
+		else
+			same = p.ends[i] - start == (int32_t) plen &&
+				memcmp(p.normalized + start, piece, plen) == 0;
+	}
+	tf_spm_pieces_free(&p);
+	return same;
 }
 
 /*
@@ -160,6 +165,7 @@ check_agreement(const char *name, const Model *m, const Lines *corpus,
 	Lines		peer_text;
 	int			enc_ok = 0;
 	int			dec_ok = 0;
+	int			pieces_ok = 0;
 	int			shown = 0;
 	int32_t    *want = malloc(sizeof(int32_t) * 100000);	/* int32_t[100000] */
 
@@ -187,7 +193,7 @@ check_agreement(const char *name, const Model *m, const Lines *corpus,
 		int32_t		n;
 		int32_t    *got = tf_spm_encode_all(m->arena.base, &m->sp, corpus->text[i],
 											corpus->len[i], &n);
-		int			nw = parse_ids(peer_ids.text[i], peer_ids.len[i], want, 100000);
+		int			nw = parse_ids(peer_ids.text[i], want, 100000);
 		size_t		tlen;
 		char	   *text = tf_spm_decode(m->arena.base, &m->sp, got, n, &tlen);
 		bool		enc_same = n == nw && memcmp(got, want, sizeof(int32_t) * n) == 0;
@@ -196,6 +202,7 @@ check_agreement(const char *name, const Model *m, const Lines *corpus,
 
 		enc_ok += enc_same;
 		dec_ok += dec_same;
+		pieces_ok += same_pieces(m, corpus->text[i], corpus->len[i], got, n);
 		if ((!enc_same || !dec_same) && shown++ < 5)
 		{
 			diag("%s line %d (%zu bytes) differs: %s%s", name, i + 1, corpus->len[i],
@@ -213,6 +220,8 @@ check_agreement(const char *name, const Model *m, const Lines *corpus,
 	   name, enc_ok, corpus->n);
 	ok(dec_ok == corpus->n, "%s: decode(encode(x)) matches spm_decode on %d/%d lines",
 	   name, dec_ok, corpus->n);
+	ok(pieces_ok == corpus->n, "%s: encode_pieces gives those ids, each covering its own text, on %d/%d lines",
+	   name, pieces_ok, corpus->n);
 	free_lines(&peer_ids);
 	free_lines(&peer_text);
 	free(want);
@@ -244,7 +253,7 @@ check_decode_only(const char *name, const Model *m, const char *data_dir)
 	}
 	for (int i = 0; i < cases.n && i < peer.n; i++)
 	{
-		int			n = parse_ids(cases.text[i], cases.len[i], ids, 256);
+		int			n = parse_ids(cases.text[i], ids, 256);
 		size_t		tlen;
 		char	   *text = tf_spm_decode(m->arena.base, &m->sp, ids, n, &tlen);
 

@@ -81,25 +81,6 @@ split_lines(char *buf, size_t len, char **lines, size_t *lens, int cap)
 	return n;
 }
 
-/* Parse space-separated ids from s into ids (int32[cap]); returns count. */
-static int
-parse_ids(const char *s, int32_t *ids, int cap)
-{
-	int			n = 0;
-	char	   *end;
-
-	while (n < cap)
-	{
-		long		v = strtol(s, &end, 10);
-
-		if (end == s)
-			break;
-		ids[n++] = (int32_t) v;
-		s = end;
-	}
-	return n;
-}
-
 /* Text s[len] with non-printable bytes escaped, into out[cap]. */
 static const char *
 escape(const char *s, size_t len, char *out, size_t cap)
