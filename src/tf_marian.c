@@ -359,7 +359,6 @@ tf_marian_load(TfModelDir *dir, int32_t *dim)
 	if (!load_spm(dir, "source.spm", &m.source_spm) || !load_spm(dir, "target.spm", &m.target_spm))
 		return 0;
 	m.spm_to_source = map_pieces(dir->arena, &m.source_spm.pieces, &m.source_vocab, m.unk_id);
-	m.target_to_spm = map_pieces(dir->arena, &m.target_vocab, &m.target_spm.pieces, -1);
 	m.max_source_tokens = model_max_length < m.max_positions ? model_max_length : m.max_positions;
 	if (m.max_source_tokens < 2)
 		m.max_source_tokens = 2;
@@ -372,129 +371,140 @@ tf_marian_load(TfModelDir *dir, int32_t *dim)
 
 /* ----------------------------------------------------------- tokenization */
 
+/*
+ * MarianTokenizer.remove_language_code: cut every match of its
+ * language_code_re, ">>.+<<", out of text[0..len). ".+" is greedy and stops
+ * at a newline, so a match starts at the first ">>" of a line that has a
+ * "<<" at least three bytes further on, and runs to the line's last "<<".
+ * Returns the rest (tf_alloc'd, *rest_len bytes); *code_len is the length
+ * of the match at the very start (the one MarianTokenizer keeps as a
+ * token), or 0.
+ */
+static char *
+remove_language_codes(const char *text, size_t len, size_t *rest_len, size_t *code_len)
+{
+	char	   *rest = tf_alloc(len + 1);
+	size_t		w = 0;
+
+	*code_len = 0;
+	for (size_t line = 0; line < len;)
+	{
+		const char *nl = memchr(text + line, '\n', len - line);
+		size_t		line_end = nl != NULL ? (size_t) (nl - text) : len;
+		size_t		last = line_end;	/* start of the line's last "<<" */
+		size_t		keep_from = line;
+
+		for (size_t k = line; k + 1 < line_end; k++)
+			if (text[k] == '<' && text[k + 1] == '<')
+				last = k;
+		for (size_t i = line; last < line_end && i + 3 <= last; i++)
+			if (text[i] == '>' && text[i + 1] == '>')
+			{
+				if (i == 0)
+					*code_len = last + 2;
+				memcpy(rest + w, text + line, i - line);
+				w += i - line;
+				keep_from = last + 2;
+				break;
+			}
+		line = nl != NULL ? line_end + 1 : len;
+		memcpy(rest + w, text + keep_from, line - keep_from);
+		w += line - keep_from;
+	}
+	rest[w] = '\0';
+	*rest_len = w;
+	return rest;
+}
+
+/*
+ * vocab.json id of source piece i, as MarianTokenizer's
+ * encoder.get(piece, unk): a known piece through spm_to_source; an unknown
+ * piece's text is the characters it covers, which vocab.json often has
+ * (opus-mt's holds the target language's pieces too).
+ */
+static int32_t
+source_piece_id(const void *image, const TfMarianModel *m, const TfSpmPieces *pieces, int32_t i)
+{
+	int32_t		start = i > 0 ? pieces->ends[i - 1] : 0;
+	int32_t		id;
+
+	if (pieces->ids[i] != m->source_spm.unk_id)
+		return TF_AT(image, m->spm_to_source, const int32_t)[pieces->ids[i]];
+	id = tf_vocab_lookup(image, &m->source_vocab, pieces->normalized + start,
+						 pieces->ends[i] - start);
+	return id >= 0 ? id : m->unk_id;
+}
+
 int32_t
 tf_marian_tokenize(const void *image, const TfMarianModel *m, const char *text,
 				   size_t len, int32_t *ids)
 {
-	const int32_t *to_vocab = TF_AT(image, m->spm_to_source, const int32_t);
+	size_t		rest_len;
+	size_t		code_len;
+	char	   *rest = remove_language_codes(text, len, &rest_len, &code_len);
+	TfSpmPieces pieces;
 	int32_t		n = 0;
-	int32_t		got;
 
-	/* a leading >>xx<< language code is one vocabulary piece */
-	if (len >= 4 && text[0] == '>' && text[1] == '>')
+	if (code_len > 0)
 	{
-		for (size_t end = 2; end + 1 < len; end++)
-			if (text[end] == '<' && text[end + 1] == '<')
-			{
-				int32_t		id = tf_vocab_lookup(image, &m->source_vocab, text, end + 2);
+		int32_t		id = tf_vocab_lookup(image, &m->source_vocab, text, code_len);
 
-				ids[n++] = id >= 0 ? id : m->unk_id;
-				text += end + 2;
-				len -= end + 2;
-				break;
-			}
+		ids[n++] = id >= 0 ? id : m->unk_id;
 	}
-	got = tf_spm_encode(image, &m->source_spm, text, len, ids + n, m->max_source_tokens - 1 - n);
-	if (got < 0)
+	if (!tf_spm_encode_pieces(image, &m->source_spm, rest, rest_len, &pieces))
+	{
+		tf_free(rest);
 		return -1;
-	for (int32_t i = n; i < n + got; i++)
-		ids[i] = to_vocab[ids[i]];
-	n += got;
+	}
+	tf_free(rest);
+	for (int32_t i = 0; i < pieces.n && n < m->max_source_tokens - 1; i++)
+		ids[n++] = source_piece_id(image, m, &pieces, i);
+	tf_spm_pieces_free(&pieces);
 	ids[n++] = m->eos_id;
 	return n;
-}
-
-/* Growing output text (tf_alloc'd). */
-typedef struct TextBuffer
-{
-	char	   *data;
-	size_t		len;
-	size_t		cap;
-} TextBuffer;
-
-static void
-text_append(TextBuffer *t, const char *s, size_t n)
-{
-	if (t->len + n + 1 > t->cap)
-	{
-		t->cap = (t->len + n + 1) * 2;
-		t->data = tf_realloc(t->data, t->cap);
-	}
-	memcpy(t->data + t->len, s, n);
-	t->len += n;
-	t->data[t->len] = '\0';
-}
-
-/* Decode the run of target-spm ids spm_ids[k] into t, as one
- * DecodePieces call over the whole list would: the leading space that spm
- * drops at the start of a decode is kept when text precedes the run. */
-static void
-flush_run(const void *image, const TfMarianModel *m, const int32_t *spm_ids, int k, TextBuffer *t)
-{
-	uint32_t	first_len;
-	const char *first;
-	size_t		n;
-	char	   *text;
-
-	if (k == 0)
-		return;
-	first = tf_vocab_token(image, &m->target_spm.pieces, spm_ids[0], &first_len);
-	text = tf_spm_decode(image, &m->target_spm, spm_ids, k, &n);
-	if (t->len > 0 && first_len >= 3 && memcmp(first, "\xe2\x96\x81", 3) == 0 && (n == 0 || text[0] != ' '))
-		text_append(t, " ", 1);
-	text_append(t, text, n);
-	tf_free(text);
 }
 
 char *
 tf_marian_detokenize(const void *image, const TfMarianModel *m, const int32_t *ids,
 					 int n, size_t *len)
 {
-	const int32_t *to_spm = TF_AT(image, m->target_to_spm, const int32_t);
-	int32_t    *spm_ids = tf_alloc(sizeof(int32_t) * (n + 1));	/* int32[n] */
+	const char **pieces = tf_alloc(sizeof(char *) * (n + 1));	/* const char *[n] */
+	uint32_t   *lens = tf_alloc(sizeof(uint32_t) * (n + 1));	/* uint32_t[n] */
 	int			k = 0;
-	TextBuffer	raw = {tf_alloc(64), 0, 64};
+	size_t		raw_len;
+	char	   *raw;
 	char	   *out;
 	size_t		start = 0,
 				w = 0;
 
 	for (int i = 0; i < n; i++)
 	{
-		uint32_t	piece_len;
-		const char *piece;
-
 		/* skip_special_tokens: eos, pad and unk ids as MarianTokenizer has them */
 		if (ids[i] == m->eos_id || ids[i] == m->pad_id || ids[i] == m->unk_id ||
 			ids[i] < 0 || ids[i] >= m->tgt_vocab)
 			continue;
-		if (to_spm[ids[i]] >= 0)
-		{
-			spm_ids[k++] = to_spm[ids[i]];
-			continue;
-		}
-		/* a piece the target spm lacks: spm's DecodePieces emits it verbatim */
-		flush_run(image, m, spm_ids, k, &raw);
-		k = 0;
-		piece = tf_vocab_token(image, &m->target_vocab, ids[i], &piece_len);
-		text_append(&raw, piece, piece_len);
+		pieces[k] = tf_vocab_token(image, &m->target_vocab, ids[i], &lens[k]);
+		k++;
 	}
-	flush_run(image, m, spm_ids, k, &raw);
-	tf_free(spm_ids);
+	/* the target spm's DecodePieces: a piece it lacks comes out verbatim */
+	raw = tf_spm_decode_pieces(image, &m->target_spm, pieces, lens, k, &raw_len);
+	tf_free(pieces);
+	tf_free(lens);
 
 	/* U+2581 -> space, then Python's str.strip() of ASCII whitespace */
-	out = tf_alloc(raw.len + 1);
-	for (size_t i = 0; i < raw.len; i++)
+	out = tf_alloc(raw_len + 1);
+	for (size_t i = 0; i < raw_len; i++)
 	{
-		if ((unsigned char) raw.data[i] == 0xE2 && i + 2 < raw.len &&
-			(unsigned char) raw.data[i + 1] == 0x96 && (unsigned char) raw.data[i + 2] == 0x81)
+		if ((unsigned char) raw[i] == 0xE2 && i + 2 < raw_len &&
+			(unsigned char) raw[i + 1] == 0x96 && (unsigned char) raw[i + 2] == 0x81)
 		{
 			out[w++] = ' ';
 			i += 2;
 		}
 		else
-			out[w++] = raw.data[i];
+			out[w++] = raw[i];
 	}
-	tf_free(raw.data);
+	tf_free(raw);
 	while (start < w && strchr(" \t\n\r\f\v", out[start]) != NULL)
 		start++;
 	while (w > start && strchr(" \t\n\r\f\v", out[w - 1]) != NULL)

@@ -83,7 +83,6 @@ typedef struct TfMarianModel
 	TfVocab		source_vocab;	/* vocab.json */
 	TfVocab		target_vocab;	/* target_vocab.json, or the same as source_vocab */
 	TfOffset	spm_to_source;	/* int32[source_spm.pieces.size]: vocab id of each piece */
-	TfOffset	target_to_spm;	/* int32[tgt_vocab]: target_spm id of each id, or -1 */
 } TfMarianModel;
 
 /* Encoder output of a batch of sources, kept for decoding. */
@@ -116,15 +115,20 @@ typedef struct TfMarianCache
  * 0 on error. *dim is d_model. */
 TfOffset	tf_marian_load(TfModelDir *dir, int32_t *dim);
 
-/* Source ids of one text, as MarianTokenizer: an optional leading >>xx<<
- * language code, SentencePiece pieces through vocab.json (unknown ->
- * <unk>), truncated to max_source_tokens - 1, then </s>.
- * ids: int32[m->max_source_tokens]; returns the count. */
+/* Source ids of one text, as MarianTokenizer (transformers 4.46) with
+ * truncation: a leading >>xx<< language code as one vocab.json piece, every
+ * >>..<< cut from the text, the source SentencePiece pieces (spm's
+ * EncodeAsPieces: an unknown piece is the text it covers) through vocab.json
+ * (missing -> <unk>), truncated to max_source_tokens - 1, then </s>.
+ * ids: int32[m->max_source_tokens]; returns the count, or -1 when the text
+ * is too long for tf_spm_encode_pieces. */
 int32_t		tf_marian_tokenize(const void *image, const TfMarianModel *m, const char *text,
 							   size_t len, int32_t *ids);
 
 /* Target ids -> text as MarianTokenizer.decode(skip_special_tokens=True):
- * eos, pad and unk dropped, pieces joined, U+2581 -> space, stripped.
+ * eos, pad and unk dropped, the pieces joined by the target spm's
+ * DecodePieces (a piece target.spm lacks, e.g. a source-language piece of
+ * a shared vocab.json, comes out verbatim), U+2581 -> space, stripped.
  * Result tf_alloc'd and NUL-terminated. */
 char	   *tf_marian_detokenize(const void *image, const TfMarianModel *m, const int32_t *ids,
 								 int n, size_t *len);
