@@ -121,7 +121,9 @@ TfOffset	tf_marian_load(TfModelDir *dir, int32_t *dim);
  * EncodeAsPieces: an unknown piece is the text it covers) through vocab.json
  * (missing -> <unk>), truncated to max_source_tokens - 1, then </s>.
  * ids: int32[m->max_source_tokens]; returns the count, or -1 when the text
- * is too long for tf_spm_encode_pieces. */
+ * is too long for tf_spm_encode_pieces. Not reproduced (nor by
+ * test/reference/marian_tokenizer.py): MarianTokenizer first splits the text
+ * at literal "</s>", "<unk>" and "<pad>", which become those tokens. */
 int32_t		tf_marian_tokenize(const void *image, const TfMarianModel *m, const char *text,
 							   size_t len, int32_t *ids);
 
