@@ -66,8 +66,12 @@ some outputs end early while others run to max_length; the seeds were
 chosen so that every edge case clears the margin.  A validation sentence
 whose greedy or beam output is decided by a gap <= --min-margin (1e-3, some
 hundred times the float32 noise between engines) is skipped, so a few
-validation sentences are; an edge case below it, or a fixture without both
-early-ending and max_length outputs, fails the script.  One tie is exact by
+validation sentences are.  Edge cases are kept down to a tenth of that margin
+(still some ten times the noise): the weights' exact values, and so the gaps,
+move a little with the BLAS kernels the machine's CPU gets (OPENBLAS_CORETYPE),
+and a fixed sentence cannot be swapped for another.  An edge case below that,
+or a fixture without both early-ending and max_length outputs, fails the
+script.  One tie is exact by
 construction and not counted: when the best candidate of a step finishes
 and becomes the worst of num_beams finished hypotheses, the stopping test
 compares that score with itself (HF then stops); an engine must compute the
@@ -276,7 +280,7 @@ def make_reference(spec, out_dir, min_margin, batch_size):
         greedy, greedy_gap = translate(model, sources, greedy_opts)
         beam, beam_gap = translate(model, sources, beam_opts)
         for (sentence, is_edge), src, g, b, gg, bg in zip(batch, sources, greedy, beam, greedy_gap, beam_gap):
-            if min(gg, bg) > min_margin:
+            if min(gg, bg) > (min_margin / 10 if is_edge else min_margin):
                 kept.append((sentence, src, g, b, gg, bg))
             elif is_edge:
                 print(f"  edge case {sentence[:40]!r} decided by a gap of {min(gg, bg):.5f}")
