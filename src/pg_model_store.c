@@ -41,6 +41,7 @@
 #include "utils/varlena.h"
 
 #include "pg_transformer.h"
+#include "tf_path.h"
 
 #define STORE_MAX_MODELS 64
 
@@ -121,21 +122,24 @@ tf_resolve_model_path(const char *path)
 	char	   *full;
 	char		resolved[PATH_MAX];
 	char		resolved_dir[PATH_MAX];
-	size_t		dir_len;
 
-	canonicalize_path(dir);
-	full = is_absolute_path(path) ? pstrdup(path) : psprintf("%s/%s", dir, path);
-	if (realpath(full, resolved) == NULL)
+	if (path[0] == '\0')
 		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open model directory \"%s\": %m", full)));
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model path is empty"),
+				 errhint("Give a directory inside transformer.model_directory, by name or by absolute path.")));
+	canonicalize_path(dir);
 	if (realpath(dir, resolved_dir) == NULL)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open transformer.model_directory \"%s\": %m", dir)));
-	dir_len = strlen(resolved_dir);
-	if (strncmp(resolved, resolved_dir, dir_len) != 0 ||
-		(resolved[dir_len] != '/' && resolved[dir_len] != '\0'))
+	full = is_absolute_path(path) ? pstrdup(path) : psprintf("%s/%s", resolved_dir, path);
+	if (realpath(full, resolved) == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open model directory \"%s\": %m", full)));
+	/* realpath() followed every symbolic link: this is where files are read */
+	if (!tf_path_within(resolved_dir, resolved))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("model path \"%s\" is outside transformer.model_directory", path),
