@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Figure 3: what more connections cost when they all use a preloaded
-model, and what a new connection's first call costs.
+model (a new connection's first call: bench/first_call.py).
 
     BENCH_DATA_DIR=... /usr/bin/python3 bench/memory.py   (bench/run calls it)
 
@@ -20,18 +20,13 @@ copies would add 19 x 100% of it.
 Private memory: what one backend keeps for itself (Private_Dirty) after
 embed() of one sentence, then after embed(text[]) of 32 sentences, beyond
 what it had after SELECT 1.
-
-First call: 10 fresh connections each time embed() of one sentence twice;
-the medians of the first and the second call (and of the connection time).
 """
 import os
-import time
 
-from common import BERT_FIXTURE, QUICK, median, section, sts_sentences, table
+from common import BERT_FIXTURE, median, section, sts_sentences, table
 from pg import Session, server_pids, smaps_rollup, text_array
 
 CONNECTIONS = 20
-FRESH = 5 if QUICK else 10
 FIELDS = ("Pss", "Pss_Anon", "Pss_Shmem", "Rss")
 SENTENCE = "A man with a hard hat is dancing."
 EMBED = f"SELECT array_length(embed($1, '{BERT_FIXTURE}'), 1)"
@@ -100,19 +95,6 @@ def main():
     print(f"  one backend's private memory beyond SELECT 1: after embed() of one sentence "
           f"+{private[1] - private[0]} kB, after embed(text[]) of 32 more "
           f"+{private[2] - private[0]} kB")
-
-    connect, calls = [], ([], [])
-    for _ in range(FRESH):
-        t0 = time.perf_counter()
-        s = Session()
-        connect.append(time.perf_counter() - t0)
-        for k in range(2):
-            wall, _, _ = s.timed(EMBED, [SENTENCE])
-            calls[k].append(wall)
-        s.close()
-    print(f"  new connection, median of {FRESH}: connect {1000 * median(connect):.1f} ms, first embed() "
-          f"{1000 * median(calls[0]):.1f} ms, second {1000 * median(calls[1]):.1f} ms "
-          f"(first / second {median([a / b for a, b in zip(*calls)]):.2f})")
 
 
 if __name__ == "__main__":

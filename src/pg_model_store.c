@@ -3,9 +3,13 @@
  *
  * A model is held in one of three ways:
  *  - preloaded: named in transformer.models and read by the postmaster at
- *    startup into the main shared memory segment, as pg_stat_statements does
- *    with its state: every backend reads the same pages, and a new
- *    connection pays nothing to use it;
+ *    startup, into read-only 2 MB pages of its own memory that every backend
+ *    inherits at fork() with their page tables (tf_pages.h): every backend
+ *    reads the same pages, and a new connection's first call takes no page
+ *    fault on them. Where the kernel gives no huge pages, into the main
+ *    shared memory segment instead, as pg_stat_statements does with its
+ *    state; the pages are shared all the same, but each new connection
+ *    faults them into its page tables 4 kB at a time on its first call;
  *  - dynamic: loaded by transformer.load_model() into a pinned DSM segment
  *    registered in the shared table; other backends attach on first use;
  *  - local: without shared_preload_libraries there is no shared table, and
@@ -24,6 +28,9 @@
 
 #include <ctype.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 
 #include "catalog/pg_authid.h"
@@ -41,6 +48,7 @@
 #include "utils/varlena.h"
 
 #include "pg_transformer.h"
+#include "tf_pages.h"
 #include "tf_path.h"
 
 #define STORE_MAX_MODELS 64
@@ -63,7 +71,15 @@ typedef struct StoreEntry
 	char		path[MAXPGPATH];
 	ModelHeld	held;
 	uint64		generation;		/* unique per load: tells a replaced model apart */
-	Size		offset;			/* preloaded: image offset from the StoreShared start */
+	Size		offset;			/* preloaded in the main segment: image offset
+								 * from the StoreShared start */
+
+	/*
+	 * Preloaded in huge pages: their address. A pointer, not an offset: the
+	 * postmaster mapped them before forking any process that reads this, so
+	 * it is the same in all of them (never set under EXEC_BACKEND).
+	 */
+	const void *huge_image;
 	dsm_handle	handle;			/* dynamic: its segment */
 	TfImageHeader header;		/* a copy, for the models view */
 } StoreEntry;
@@ -93,7 +109,9 @@ typedef struct PreloadSpec
 {
 	char		name[NAMEDATALEN];
 	char		path[MAXPGPATH];
-	Size		reserved;		/* bytes reserved in the main segment (0: failed) */
+	const void *huge_image;		/* the image in huge pages, or NULL */
+	Size		reserved;		/* else bytes reserved for it in the main
+								 * segment (0 for neither: it failed to load) */
 	TfArena		arena;			/* the image until it is copied into place */
 } PreloadSpec;
 
@@ -206,8 +224,28 @@ parse_model_list(const char *value)
 
 /* ------------------------------------------------------ server start hooks */
 
-/* Read one preloaded model into spec (spec->reserved stays 0 on failure,
- * which is reported but must not stop the server). */
+/*
+ * Postmaster: copy the image read for spec into huge pages, which backends
+ * inherit (not under EXEC_BACKEND, where they start from a new program). On
+ * failure the image goes to the main segment, which is logged.
+ */
+static void
+place_in_huge_pages(PreloadSpec *spec)
+{
+#ifndef EXEC_BACKEND
+	spec->huge_image = tf_pages_copy_huge(spec->arena.base, spec->arena.size);
+	if (spec->huge_image == NULL)
+		ereport(LOG,
+				(errmsg("transformer: model \"%s\" is preloaded into the main shared memory segment, not into huge pages: %m",
+						spec->name),
+				 errdetail("Each new connection then maps the model's pages on its first call, 4 kB at a time."),
+				 errhint("Preloading into huge pages needs Linux 6.1 or later with transparent huge pages, and free 2 MB pages.")));
+#endif
+}
+
+/* Read one preloaded model into spec and place it in huge pages, or reserve
+ * room for it in the main segment (spec->huge_image and spec->reserved stay
+ * empty on failure, which is reported but must not stop the server). */
 static void
 preload_one(PreloadSpec *spec, const char *name, const char *path)
 {
@@ -220,7 +258,11 @@ preload_one(PreloadSpec *spec, const char *name, const char *path)
 
 		strlcpy(spec->path, tf_resolve_model_path(path), MAXPGPATH);
 		if (load_image(spec->path, preload_context, &spec->arena, &err))
-			spec->reserved = TYPEALIGN(64, spec->arena.size);
+		{
+			place_in_huge_pages(spec);
+			if (spec->huge_image == NULL)
+				spec->reserved = TYPEALIGN(64, spec->arena.size);
+		}
 		else
 			ereport(WARNING,
 					(errmsg("transformer: could not preload model \"%s\": %s", spec->name, err.message),
@@ -266,8 +308,8 @@ store_shmem_request(void)
 	RequestNamedLWLockTranche("transformer", 1);
 }
 
-/* Put preloaded model i at `offset` of the store: copy the image read at
- * request time, or read it again (after a crash restart) if it still fits. */
+/* Put preloaded model i at `offset` of the main segment: copy the image read
+ * at request time, or read it again (after a crash restart) if it still fits. */
 static bool
 place_preloaded(PreloadSpec *spec, Size offset)
 {
@@ -316,31 +358,44 @@ store_shmem_startup(void)
 		{
 			PreloadSpec *spec = &preload_specs[i];
 			StoreEntry *e = &store->entries[i];
+			const void *image = spec->huge_image;
 
-			if (spec->reserved == 0)
-				continue;
-			offset = TYPEALIGN(64, (uintptr_t) store + offset) - (uintptr_t) store;
-			if (place_preloaded(spec, offset))
+			/* huge pages keep their image across a crash restart */
+			if (image == NULL && spec->reserved > 0)
 			{
-				e->in_use = true;
-				strlcpy(e->name, spec->name, NAMEDATALEN);
-				strlcpy(e->path, spec->path, MAXPGPATH);
-				e->held = HELD_PRELOADED;
-				e->generation = store->next_generation++;
+				offset = TYPEALIGN(64, (uintptr_t) store + offset) - (uintptr_t) store;
+				if (place_preloaded(spec, offset))
+					image = (char *) store + offset;
 				e->offset = offset;
-				e->header = *(TfImageHeader *) ((char *) store + offset);
+				offset += spec->reserved;
 			}
-			offset += spec->reserved;
+			if (image == NULL)
+				continue;
+			e->in_use = true;
+			strlcpy(e->name, spec->name, NAMEDATALEN);
+			strlcpy(e->path, spec->path, MAXPGPATH);
+			e->held = HELD_PRELOADED;
+			e->generation = store->next_generation++;
+			e->huge_image = spec->huge_image;
+			e->header = *(const TfImageHeader *) image;
 		}
 	}
 	LWLockRelease(AddinShmemInitLock);
 
-	/* the private copies are no longer needed */
+	/*
+	 * The private copies are no longer needed. Hand their memory back to the
+	 * system: otherwise the postmaster keeps it in its allocator's free
+	 * lists, and every backend inherits those pages, to copy each one it
+	 * writes (a page fault apiece) instead of taking fresh ones.
+	 */
 	if (preload_context != NULL)
 	{
 		for (int i = 0; i < n_preload_specs; i++)
 			memset(&preload_specs[i].arena, 0, sizeof(TfArena));
 		MemoryContextReset(preload_context);
+#ifdef __GLIBC__
+		malloc_trim(0);
+#endif
 	}
 }
 
@@ -491,7 +546,10 @@ attach_shared(const char *name)
 		lm->generation = e->generation;
 		lm->held = e->held;
 		lm->segment = seg;
-		lm->image = seg ? dsm_segment_address(seg) : (char *) store + e->offset;
+		if (seg != NULL)
+			lm->image = dsm_segment_address(seg);
+		else
+			lm->image = e->huge_image ? e->huge_image : (char *) store + e->offset;
 	}
 	LWLockRelease(store->lock);
 	return lm;
