@@ -226,13 +226,22 @@ parse_model_list(const char *value)
 
 /*
  * Postmaster: copy the image read for spec into huge pages, which backends
- * inherit (not under EXEC_BACKEND, where they start from a new program). On
- * failure the image goes to the main segment, which is logged.
+ * inherit (not under EXEC_BACKEND, where they start from a new program, nor
+ * without overcommit). Otherwise the image goes to the main segment, which
+ * is logged.
  */
 static void
 place_in_huge_pages(PreloadSpec *spec)
 {
 #ifndef EXEC_BACKEND
+	if (tf_pages_strict_overcommit())
+	{
+		ereport(LOG,
+				(errmsg("transformer: model \"%s\" is preloaded into the main shared memory segment, not into huge pages, as vm.overcommit_memory is 2",
+						spec->name),
+				 errdetail("Without overcommit, every new connection would be charged the size of a private copy of the model.")));
+		return;
+	}
 	spec->huge_image = tf_pages_copy_huge(spec->arena.base, spec->arena.size);
 	if (spec->huge_image == NULL)
 		ereport(LOG,

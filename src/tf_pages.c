@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -55,4 +56,18 @@ fail:
 	munmap(p, len);
 	errno = saved_errno;
 	return NULL;
+}
+
+bool
+tf_pages_strict_overcommit(void)
+{
+	FILE	   *f = fopen("/proc/sys/vm/overcommit_memory", "r");
+	int			mode = 0;
+
+	if (f == NULL)
+		return false;
+	if (fscanf(f, "%d", &mode) != 1)
+		mode = 0;
+	fclose(f);
+	return mode == 2;
 }

@@ -15,6 +15,7 @@
 #ifndef TF_PAGES_H
 #define TF_PAGES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Size of the pages tf_pages_copy_huge maps (x86-64 and arm64 with 4 kB
@@ -29,5 +30,14 @@
  * never unmapped: it lives as long as the process (and its children).
  */
 void	   *tf_pages_copy_huge(const void *src, size_t size);
+
+/*
+ * Whether the kernel refuses to overcommit memory (vm.overcommit_memory 2,
+ * which PostgreSQL's documentation recommends). Then every fork() is
+ * charged the full size of the private copies it inherits, shared or not,
+ * and a server with many connections would run out of commit charge: do
+ * not make copies to hand down then.
+ */
+bool		tf_pages_strict_overcommit(void);
 
 #endif							/* TF_PAGES_H */
