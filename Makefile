@@ -2,7 +2,7 @@
 #
 #   make && make install        build and install (PGXS; needs pg_config on PATH)
 #   make unit                   build and run the C unit tests of the core (prove)
-#   make installcheck           pg_regress suites in sql/ + expected/ (running server)
+#   make installcheck           pg_regress suites in test/sql + test/expected (running server)
 #   make pgtap                  pgTAP suites in test/pgtap (running server)
 #   make bench                  benchmarks (bench/README.md)
 #   test/run                    everything above on a throwaway cluster (what CI runs)
@@ -16,8 +16,10 @@ PG_SRCS = $(sort $(wildcard src/pg_*.c))
 OBJS = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
 
 DATA = sql/$(EXTENSION)--$(EXTVERSION).sql
-REGRESS = $(sort $(notdir $(basename $(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql)))))
-REGRESS_OPTS = --inputdir=. --outputdir=test/results
+# pg_regress suites: test/sql/NAME.sql against test/expected/NAME.out (sql/
+# holds only the extension script)
+REGRESS = $(sort $(notdir $(basename $(wildcard test/sql/*.sql))))
+REGRESS_OPTS = --inputdir=test --outputdir=test/results
 
 # OpenBLAS is not linked: backends dlopen() it on first use (src/tf_blas.h)
 SHLIB_LINK = -lutf8proc -lmvec -lm -ldl -lpthread
