@@ -34,12 +34,12 @@ float_array(const float *v, int n)
 /* Embed texts[n] (UTF-8, lens[n] bytes) with `ref` into out[n, dim], all
  * scratch memory in a context of its own. */
 static void
-run_embed(const TfModelRef *ref, const char *const *texts, const size_t *lens, int n, float *out)
+run_embed(const PgtfModelRef *ref, const char *const *texts, const size_t *lens, int n, float *out)
 {
-	MemoryContext scratch = tf_compute_begin();
+	MemoryContext scratch = pgtf_compute_begin();
 
 	tf_bert_embed(ref->image, ref->model, texts, lens, n, out);
-	tf_compute_end(scratch);
+	pgtf_compute_end(scratch);
 }
 
 /*
@@ -49,15 +49,15 @@ run_embed(const TfModelRef *ref, const char *const *texts, const size_t *lens, i
 Datum
 embed(PG_FUNCTION_ARGS)
 {
-	TfModelRef	ref;
+	PgtfModelRef	ref;
 	const char *utf8;
 	size_t		len;
 	float	   *out;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	ref = tf_model_lookup(tf_model_arg(fcinfo, 1), TF_ARCH_BERT, "transformer.embedding_model");
-	utf8 = tf_text_utf8(PG_GETARG_TEXT_PP(0), &len);
+	ref = pgtf_model_lookup(pgtf_model_arg(fcinfo, 1), TF_ARCH_BERT, "transformer.embedding_model");
+	utf8 = pgtf_text_utf8(PG_GETARG_TEXT_PP(0), &len);
 	out = palloc(sizeof(float) * ref.header->dim);
 	run_embed(&ref, &utf8, &len, 1, out);
 	PG_RETURN_ARRAYTYPE_P(float_array(out, ref.header->dim));
@@ -79,15 +79,15 @@ embed_batch(PG_FUNCTION_ARGS)
 	const char **texts;
 	size_t	   *lens;
 	float	   *out;
-	TfModelRef	ref;
+	PgtfModelRef	ref;
 
 	/* a set of scalars: the executor's expected one-column descriptor */
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	if (PG_ARGISNULL(0))
 		return (Datum) 0;
-	ref = tf_model_lookup(tf_model_arg(fcinfo, 1), TF_ARCH_BERT, "transformer.embedding_model");
+	ref = pgtf_model_lookup(pgtf_model_arg(fcinfo, 1), TF_ARCH_BERT, "transformer.embedding_model");
 	dim = ref.header->dim;
-	k = tf_text_array_utf8(PG_GETARG_ARRAYTYPE_P(0), &n, &nulls, &texts, &lens);
+	k = pgtf_text_array_utf8(PG_GETARG_ARRAYTYPE_P(0), &n, &nulls, &texts, &lens);
 	out = palloc(sizeof(float) * ((size_t) k * dim + 1));
 	if (k > 0)
 		run_embed(&ref, texts, lens, k, out);

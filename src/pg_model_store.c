@@ -134,9 +134,9 @@ PG_FUNCTION_INFO_V1(model_info);
 /* ------------------------------------------------------------ model files */
 
 char *
-tf_resolve_model_path(const char *path)
+pgtf_resolve_model_path(const char *path)
 {
-	char	   *dir = pstrdup(tf_guc_model_directory);
+	char	   *dir = pstrdup(pgtf_guc_model_directory);
 	char	   *full;
 	char		resolved[PATH_MAX];
 	char		resolved_dir[PATH_MAX];
@@ -265,7 +265,7 @@ preload_one(PreloadSpec *spec, const char *name, const char *path)
 	{
 		TfError		err;
 
-		strlcpy(spec->path, tf_resolve_model_path(path), MAXPGPATH);
+		strlcpy(spec->path, pgtf_resolve_model_path(path), MAXPGPATH);
 		if (load_image(spec->path, preload_context, &spec->arena, &err))
 		{
 			place_in_huge_pages(spec);
@@ -298,7 +298,7 @@ store_shmem_request(void)
 
 	preload_context = AllocSetContextCreate(TopMemoryContext, "transformer preload",
 											ALLOCSET_DEFAULT_SIZES);
-	pairs = parse_model_list(tf_guc_models);
+	pairs = parse_model_list(pgtf_guc_models);
 	preload_specs = MemoryContextAllocZero(TopMemoryContext,
 										   sizeof(PreloadSpec) * (list_length(pairs) + 1));
 	store_size = MAXALIGN(sizeof(StoreShared));
@@ -409,7 +409,7 @@ store_shmem_startup(void)
 }
 
 void
-tf_store_install_hooks(void)
+pgtf_store_install_hooks(void)
 {
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = store_shmem_request;
@@ -482,7 +482,7 @@ loaded_model_names(void)
 static LocalModel *
 load_local_on_demand(const char *name)
 {
-	List	   *pairs = parse_model_list(tf_guc_models);
+	List	   *pairs = parse_model_list(pgtf_guc_models);
 	ListCell   *lc;
 
 	foreach(lc, pairs)
@@ -491,7 +491,7 @@ load_local_on_demand(const char *name)
 
 		if (strcmp(linitial(pair), name) == 0)
 		{
-			char	   *path = tf_resolve_model_path(lsecond(pair));
+			char	   *path = pgtf_resolve_model_path(lsecond(pair));
 			MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "transformer model",
 													  ALLOCSET_DEFAULT_SIZES);
 			TfArena		arena;
@@ -501,7 +501,7 @@ load_local_on_demand(const char *name)
 			if (!load_image(path, cxt, &arena, &err))
 			{
 				MemoryContextDelete(cxt);
-				tf_report(&err);
+				pgtf_report(&err);
 			}
 			ereport(NOTICE,
 					(errmsg("model \"%s\" was loaded into this session's memory", name),
@@ -564,11 +564,11 @@ attach_shared(const char *name)
 	return lm;
 }
 
-TfModelRef
-tf_model_lookup(const char *name, TfArch arch, const char *default_guc)
+PgtfModelRef
+pgtf_model_lookup(const char *name, TfArch arch, const char *default_guc)
 {
 	LocalModel *lm;
-	TfModelRef	ref;
+	PgtfModelRef	ref;
 
 	if (name == NULL)
 		name = GetConfigOption(default_guc, false, false);
@@ -628,7 +628,7 @@ load_model(PG_FUNCTION_ARGS)
 
 	check_load_privilege("load");
 	check_model_name(name);
-	path = tf_resolve_model_path(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	path = pgtf_resolve_model_path(text_to_cstring(PG_GETARG_TEXT_PP(1)));
 
 	if (store == NULL)
 	{
@@ -643,7 +643,7 @@ load_model(PG_FUNCTION_ARGS)
 		if (!load_image(path, cxt, &arena, &err))
 		{
 			MemoryContextDelete(cxt);
-			tf_report(&err);
+			pgtf_report(&err);
 		}
 		lm = new_local(name);
 		strlcpy(lm->path, path, MAXPGPATH);
@@ -658,7 +658,7 @@ load_model(PG_FUNCTION_ARGS)
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "transformer load", ALLOCSET_DEFAULT_SIZES);
 	if (!load_image(path, cxt, &arena, &err))
-		tf_report(&err);
+		pgtf_report(&err);
 	{
 		dsm_segment *seg = dsm_create(arena.size, 0);
 		StoreEntry *free_entry = NULL;

@@ -23,7 +23,7 @@ Datum
 tokenize(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	TfModelRef	ref;
+	PgtfModelRef	ref;
 	const char *utf8;
 	size_t		len;
 	int32	   *ids;
@@ -33,8 +33,8 @@ tokenize(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
 		return (Datum) 0;
-	ref = tf_model_lookup(tf_model_arg(fcinfo, 1), 0, "transformer.embedding_model");
-	utf8 = tf_text_utf8(PG_GETARG_TEXT_PP(0), &len);
+	ref = pgtf_model_lookup(pgtf_model_arg(fcinfo, 1), 0, "transformer.embedding_model");
+	utf8 = pgtf_text_utf8(PG_GETARG_TEXT_PP(0), &len);
 	if (ref.header->arch == TF_ARCH_BERT)
 	{
 		const TfBertModel *m = ref.model;
@@ -59,7 +59,7 @@ tokenize(PG_FUNCTION_ARGS)
 	{
 		uint32_t	token_len;
 		const char *token = tf_vocab_token(ref.image, vocab, ids[i], &token_len);
-		Datum		values[2] = {Int32GetDatum(ids[i]), PointerGetDatum(tf_utf8_text(token, token_len))};
+		Datum		values[2] = {Int32GetDatum(ids[i]), PointerGetDatum(pgtf_utf8_text(token, token_len))};
 		bool		nulls[2] = {false, false};
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

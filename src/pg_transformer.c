@@ -22,21 +22,21 @@
 
 PG_MODULE_MAGIC;
 
-char	   *tf_guc_models = NULL;
-char	   *tf_guc_model_directory = NULL;
-char	   *tf_guc_embedding_model = NULL;
-char	   *tf_guc_translation_model = NULL;
-int			tf_guc_num_beams = 0;
-int			tf_guc_max_length = 0;
-int			tf_guc_threads = 1;
+char	   *pgtf_guc_models = NULL;
+char	   *pgtf_guc_model_directory = NULL;
+char	   *pgtf_guc_embedding_model = NULL;
+char	   *pgtf_guc_translation_model = NULL;
+int			pgtf_guc_num_beams = 0;
+int			pgtf_guc_max_length = 0;
+int			pgtf_guc_threads = 1;
 
 /* After a computation whose core allocations add up to this many bytes,
- * free memory is returned to the system (tf_compute_end). */
+ * free memory is returned to the system (pgtf_compute_end). */
 #define SCRATCH_TRIM_BYTES (1024 * 1024)
 
 void		_PG_init(void);
 
-/* Bytes the core has asked for since the last tf_compute_begin. */
+/* Bytes the core has asked for since the last pgtf_compute_begin. */
 static Size core_bytes_requested = 0;
 
 /* Core allocations go to the current memory context; huge ones allowed. */
@@ -91,33 +91,33 @@ _PG_init(void)
 							   "Models loaded into shared memory at server start.",
 							   "A comma-separated list of NAME or NAME=PATH entries; a bare NAME is the "
 							   "directory of that name in transformer.model_directory.",
-							   &tf_guc_models, "marian-en-de, bert-embed-en",
+							   &pgtf_guc_models, "marian-en-de, bert-embed-en",
 							   process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SUSET,
 							   0, NULL, NULL, NULL);
 	DefineCustomStringVariable("transformer.model_directory",
 							   "Directory that model paths are resolved in and confined to.",
-							   NULL, &tf_guc_model_directory, default_model_directory(),
+							   NULL, &pgtf_guc_model_directory, default_model_directory(),
 							   PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("transformer.embedding_model",
 							   "Model that embed() uses when none is named.",
-							   NULL, &tf_guc_embedding_model, "bert-embed-en",
+							   NULL, &pgtf_guc_embedding_model, "bert-embed-en",
 							   PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("transformer.translation_model",
 							   "Model that translate() uses when none is named.",
-							   NULL, &tf_guc_translation_model, "marian-en-de",
+							   NULL, &pgtf_guc_translation_model, "marian-en-de",
 							   PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("transformer.num_beams",
 							"Beams for translate(); 0 uses the model's generation config.",
 							"1 is greedy decoding.",
-							&tf_guc_num_beams, 0, 0, 64,
+							&pgtf_guc_num_beams, 0, 0, 64,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("transformer.max_length",
 							"Longest translation in tokens (start token included); 0 uses the model's own.",
-							NULL, &tf_guc_max_length, 0, 0, 65536,
+							NULL, &pgtf_guc_max_length, 0, 0, 65536,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("transformer.threads",
 							"CPU threads one call may use for matrix products.",
-							NULL, &tf_guc_threads, 1, 1, 256,
+							NULL, &pgtf_guc_threads, 1, 1, 256,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("transformer");
 
@@ -125,7 +125,7 @@ _PG_init(void)
 	{
 		TfError		err;
 
-		tf_store_install_hooks();
+		pgtf_store_install_hooks();
 
 		/*
 		 * Load OpenBLAS here, in the postmaster, at one thread: it starts no
@@ -140,7 +140,7 @@ _PG_init(void)
 }
 
 void
-tf_report(const TfError *err)
+pgtf_report(const TfError *err)
 {
 	int			code;
 
@@ -176,14 +176,14 @@ tf_report(const TfError *err)
 }
 
 MemoryContext
-tf_compute_begin(void)
+pgtf_compute_begin(void)
 {
 	TfError		err;
 	MemoryContext scratch;
 
 	if (!tf_blas_init(&err))
-		tf_report(&err);
-	tf_blas_set_threads(tf_guc_threads);
+		pgtf_report(&err);
+	tf_blas_set_threads(pgtf_guc_threads);
 	core_bytes_requested = 0;
 	scratch = AllocSetContextCreate(CurrentMemoryContext, "transformer scratch",
 									ALLOCSET_DEFAULT_SIZES);
@@ -192,7 +192,7 @@ tf_compute_begin(void)
 }
 
 void
-tf_compute_end(MemoryContext scratch)
+pgtf_compute_end(MemoryContext scratch)
 {
 	MemoryContextSwitchTo(MemoryContextGetParent(scratch));
 	MemoryContextDelete(scratch);
@@ -210,7 +210,7 @@ tf_compute_end(MemoryContext scratch)
 }
 
 const char *
-tf_text_utf8(const text *t, size_t *len)
+pgtf_text_utf8(const text *t, size_t *len)
 {
 	const char *raw = VARDATA_ANY(t);
 	int			raw_len = VARSIZE_ANY_EXHDR(t);
@@ -221,7 +221,7 @@ tf_text_utf8(const text *t, size_t *len)
 }
 
 text *
-tf_utf8_text(const char *s, size_t len)
+pgtf_utf8_text(const char *s, size_t len)
 {
 	char	   *server = pg_any_to_server(s, (int) len, PG_UTF8);
 
@@ -229,7 +229,7 @@ tf_utf8_text(const char *s, size_t len)
 }
 
 const char *
-tf_model_arg(FunctionCallInfo fcinfo, int argno)
+pgtf_model_arg(FunctionCallInfo fcinfo, int argno)
 {
 	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
 		return NULL;
@@ -237,7 +237,7 @@ tf_model_arg(FunctionCallInfo fcinfo, int argno)
 }
 
 int
-tf_text_array_utf8(ArrayType *arr, int *n, bool **nulls, const char ***texts, size_t **lens)
+pgtf_text_array_utf8(ArrayType *arr, int *n, bool **nulls, const char ***texts, size_t **lens)
 {
 	Datum	   *elems;
 	int			k = 0;
@@ -248,7 +248,7 @@ tf_text_array_utf8(ArrayType *arr, int *n, bool **nulls, const char ***texts, si
 	for (int i = 0; i < *n; i++)
 		if (!(*nulls)[i])
 		{
-			(*texts)[k] = tf_text_utf8(DatumGetTextPP(elems[i]), &(*lens)[k]);
+			(*texts)[k] = pgtf_text_utf8(DatumGetTextPP(elems[i]), &(*lens)[k]);
 			k++;
 		}
 	return k;

@@ -1,6 +1,11 @@
 /*
  * pg_transformer.h: the PostgreSQL layer's shared declarations: settings
  * (GUCs), the model store's interface, and core-to-PostgreSQL glue.
+ *
+ * Names: the pure C core (src/tf_*.c, no PostgreSQL headers) uses tf_ and
+ * Tf; the PostgreSQL layer (src/pg_*.c) uses pgtf_ and Pgtf for what it
+ * shares between its files, so a name tells which side of the boundary it
+ * is on.
  */
 #ifndef PG_TRANSFORMER_H
 #define PG_TRANSFORMER_H
@@ -14,65 +19,65 @@
 #include "tf_runtime.h"
 
 /* Settings (transformer.*), defined in pg_transformer.c */
-extern char *tf_guc_models;				/* preloaded at server start */
-extern char *tf_guc_model_directory;	/* where model paths may point */
-extern char *tf_guc_embedding_model;	/* default for embed() */
-extern char *tf_guc_translation_model;	/* default for translate() */
-extern int	tf_guc_num_beams;			/* 0: the model's own */
-extern int	tf_guc_max_length;			/* 0: the model's own */
-extern int	tf_guc_threads;				/* BLAS threads per call */
+extern char *pgtf_guc_models;				/* preloaded at server start */
+extern char *pgtf_guc_model_directory;	/* where model paths may point */
+extern char *pgtf_guc_embedding_model;	/* default for embed() */
+extern char *pgtf_guc_translation_model;	/* default for translate() */
+extern int	pgtf_guc_num_beams;			/* 0: the model's own */
+extern int	pgtf_guc_max_length;			/* 0: the model's own */
+extern int	pgtf_guc_threads;				/* BLAS threads per call */
 
 /* A model found by name, valid until the end of the current statement. */
-typedef struct TfModelRef
+typedef struct PgtfModelRef
 {
 	const char *name;
 	const void *image;				/* the model image's first byte */
 	const TfImageHeader *header;
 	const void *model;				/* TfBertModel or TfMarianModel */
-} TfModelRef;
+} PgtfModelRef;
 
 /* Look up `name` (NULL: the setting `default_guc` names) and check it is
  * of architecture `arch` (0: any); ERROR with a hint listing the loaded models when
  * there is none. */
-TfModelRef	tf_model_lookup(const char *name, TfArch arch, const char *default_guc);
+PgtfModelRef	pgtf_model_lookup(const char *name, TfArch arch, const char *default_guc);
 
 /* Argument `argno` of the current SQL function as a C string, or NULL when
  * absent or SQL NULL (a NULL model name means the default model). */
-const char *tf_model_arg(FunctionCallInfo fcinfo, int argno);
+const char *pgtf_model_arg(FunctionCallInfo fcinfo, int argno);
 
 /* Report a core error as a PostgreSQL ERROR (never returns). */
-void		tf_report(const TfError *err) pg_attribute_noreturn();
+void		pgtf_report(const TfError *err) pg_attribute_noreturn();
 
 /* The bytes of a text value in UTF-8 (converted from the database
  * encoding when that is another); not NUL-terminated. */
-const char *tf_text_utf8(const text *t, size_t *len);
+const char *pgtf_text_utf8(const text *t, size_t *len);
 
 /* A text value from UTF-8 bytes (validated, converted to the database
  * encoding). */
-text	   *tf_utf8_text(const char *s, size_t len);
+text	   *pgtf_utf8_text(const char *s, size_t len);
 
 /* The non-NULL elements of a text[] in UTF-8: texts[k], lens[k] for the
  * k-th non-NULL one; *nulls[i] and *n describe every element. Returns k. */
-int			tf_text_array_utf8(ArrayType *arr, int *n, bool **nulls, const char ***texts,
+int			pgtf_text_array_utf8(ArrayType *arr, int *n, bool **nulls, const char ***texts,
 							   size_t **lens);
 
 /*
  * Start a computation: OpenBLAS loaded, its thread count from the setting,
  * and a new memory context for the scratch, made current. Returns it, for
- * tf_compute_end.
+ * pgtf_compute_end.
  */
-MemoryContext tf_compute_begin(void);
+MemoryContext pgtf_compute_begin(void);
 
-/* End a computation: back to the context current at tf_compute_begin, and
+/* End a computation: back to the context current at pgtf_compute_begin, and
  * the scratch context deleted (its memory returned to the system when it
  * was large). */
-void		tf_compute_end(MemoryContext scratch);
+void		pgtf_compute_end(MemoryContext scratch);
 
 /* The model store's hooks, installed by _PG_init when preloaded. */
-void		tf_store_install_hooks(void);
+void		pgtf_store_install_hooks(void);
 
 /* Resolve a model path: relative paths inside transformer.model_directory,
  * absolute ones must lie inside it. Returns a palloc'd canonical path. */
-char	   *tf_resolve_model_path(const char *path);
+char	   *pgtf_resolve_model_path(const char *path);
 
 #endif							/* PG_TRANSFORMER_H */

@@ -34,16 +34,16 @@ decoding_options(FunctionCallInfo fcinfo, const TfMarianModel *m)
 	TfGenerateOptions o = m->generation;
 	TfError		err;
 
-	if (tf_guc_num_beams > 0)
-		o.num_beams = tf_guc_num_beams;
-	if (tf_guc_max_length > 0)
-		o.max_length = tf_guc_max_length;
+	if (pgtf_guc_num_beams > 0)
+		o.num_beams = pgtf_guc_num_beams;
+	if (pgtf_guc_max_length > 0)
+		o.max_length = pgtf_guc_max_length;
 	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
 		o.num_beams = PG_GETARG_INT32(2);
 	if (PG_NARGS() > 3 && !PG_ARGISNULL(3))
 		o.max_length = PG_GETARG_INT32(3);
 	if (!tf_generate_options_check(&o, &err))
-		tf_report(&err);
+		pgtf_report(&err);
 	if (2 * o.num_beams > m->tgt_vocab)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -57,7 +57,7 @@ decoding_options(FunctionCallInfo fcinfo, const TfMarianModel *m)
  * context of its own.
  */
 static void
-run_translate(const TfModelRef *ref, const TfGenerateOptions *o, const char *const *texts,
+run_translate(const PgtfModelRef *ref, const TfGenerateOptions *o, const char *const *texts,
 			  const size_t *lens, int n, text **results)
 {
 	const TfMarianModel *m = ref->model;
@@ -69,7 +69,7 @@ run_translate(const TfModelRef *ref, const TfGenerateOptions *o, const char *con
 	int32	  **out = palloc(sizeof(int32 *) * n);
 	int		   *out_lens = palloc(sizeof(int) * n);
 
-	scratch = tf_compute_begin();
+	scratch = pgtf_compute_begin();
 	for (int i = 0; i < n; i++)
 	{
 		src[i] = palloc(sizeof(int32) * m->max_source_tokens);
@@ -89,10 +89,10 @@ run_translate(const TfModelRef *ref, const TfGenerateOptions *o, const char *con
 		char	   *s = tf_marian_detokenize(ref->image, m, out[i], out_lens[i], &len);
 
 		MemoryContextSwitchTo(caller);
-		results[i] = tf_utf8_text(s, len);
+		results[i] = pgtf_utf8_text(s, len);
 		MemoryContextSwitchTo(scratch);
 	}
-	tf_compute_end(scratch);
+	pgtf_compute_end(scratch);
 }
 
 /*
@@ -102,7 +102,7 @@ run_translate(const TfModelRef *ref, const TfGenerateOptions *o, const char *con
 Datum
 translate_text(PG_FUNCTION_ARGS)
 {
-	TfModelRef	ref;
+	PgtfModelRef	ref;
 	TfGenerateOptions o;
 	const char *utf8;
 	size_t		len;
@@ -110,9 +110,9 @@ translate_text(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	ref = tf_model_lookup(tf_model_arg(fcinfo, 1), TF_ARCH_MARIAN, "transformer.translation_model");
+	ref = pgtf_model_lookup(pgtf_model_arg(fcinfo, 1), TF_ARCH_MARIAN, "transformer.translation_model");
 	o = decoding_options(fcinfo, ref.model);
-	utf8 = tf_text_utf8(PG_GETARG_TEXT_PP(0), &len);
+	utf8 = pgtf_text_utf8(PG_GETARG_TEXT_PP(0), &len);
 	run_translate(&ref, &o, &utf8, &len, 1, &result);
 	PG_RETURN_TEXT_P(result);
 }
@@ -132,15 +132,15 @@ translate_batch(PG_FUNCTION_ARGS)
 	const char **texts;
 	size_t	   *lens;
 	text	  **results;
-	TfModelRef	ref;
+	PgtfModelRef	ref;
 	TfGenerateOptions o;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	arr = PG_GETARG_ARRAYTYPE_P(0);
-	ref = tf_model_lookup(tf_model_arg(fcinfo, 1), TF_ARCH_MARIAN, "transformer.translation_model");
+	ref = pgtf_model_lookup(pgtf_model_arg(fcinfo, 1), TF_ARCH_MARIAN, "transformer.translation_model");
 	o = decoding_options(fcinfo, ref.model);
-	k = tf_text_array_utf8(arr, &n, &nulls, &texts, &lens);
+	k = pgtf_text_array_utf8(arr, &n, &nulls, &texts, &lens);
 	results = palloc(sizeof(text *) * (k + 1));
 	elems = palloc(sizeof(Datum) * (n + 1));
 	if (k > 0)
