@@ -15,7 +15,7 @@
 
 #include "tf_kernels.h"
 #include "tf_layers.h"
-#include "tf_model.h"
+#include "tf_checkpoint.h"
 #include "tf_wordpiece.h"
 
 typedef enum TfPooling

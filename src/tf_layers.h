@@ -12,7 +12,7 @@
 #define TF_LAYERS_H
 
 #include "tf_kernels.h"
-#include "tf_model.h"
+#include "tf_checkpoint.h"
 
 /* Attention with its output projection and the LayerNorm that follows. */
 typedef struct TfAttentionBlock

@@ -18,7 +18,7 @@
 #define TF_MARIAN_H
 
 #include "tf_layers.h"
-#include "tf_model.h"
+#include "tf_checkpoint.h"
 #include "tf_sentencepiece.h"
 #include "tf_vocab.h"
 

@@ -15,9 +15,7 @@
 #include <stdint.h>
 
 #include "tf_arena.h"
-#include "tf_json.h"
 #include "tf_runtime.h"
-#include "tf_safetensors.h"
 
 #define TF_IMAGE_MAGIC 0x31465254	/* "TRF1" */
 #define TF_IMAGE_VERSION 1
@@ -39,18 +37,6 @@ typedef struct TfImageHeader
 	TfOffset	model;			/* TfBertModel or TfMarianModel */
 } TfImageHeader;
 
-/* A checkpoint directory being read into an arena (used by the loaders). */
-typedef struct TfModelDir
-{
-	const char *path;
-	TfArena    *arena;
-	TfJson	   *config;			/* config.json */
-	char	   *weights_file;	/* model.safetensors bytes */
-	TfSafeTensors weights;
-	int64_t		n_params;
-	TfError    *err;
-} TfModelDir;
-
 /*
  * Load the checkpoint in directory `path` into a fresh arena: on success
  * arena->base is the finished image (arena->size bytes) and true is
@@ -63,18 +49,5 @@ const TfImageHeader *tf_image_header(const void *image, size_t size, TfError *er
 
 /* Name of an architecture, as shown to users ("bert", "marian"). */
 const char *tf_arch_name(TfArch arch);
-
-/* Read dir/name into memory; NULL when absent (err->code stays TF_OK
- * unless `required`) or unreadable (err set). */
-char	   *tf_dir_read(TfModelDir *dir, const char *name, bool required, size_t *len);
-
-/* Parse the JSON file dir/name; NULL when absent (and not required) or on
- * error, told apart by dir->err->code. */
-TfJson	   *tf_dir_json(TfModelDir *dir, const char *name, bool required);
-
-/* Integer member of a config object, checked to lie in [min, max];
- * `fallback` when absent (use a value outside the range to require it). */
-bool		tf_config_int(TfModelDir *dir, const TfJson *obj, const char *key,
-						  int64_t fallback, int64_t min, int64_t max, int32_t *out);
 
 #endif							/* TF_MODEL_H */

@@ -1,0 +1,50 @@
+/*
+ * tf_checkpoint.h: reading a Hugging Face checkpoint directory: its files,
+ * its JSON configuration, its safetensors weights. The model loaders
+ * (tf_bert.c, tf_marian.c) read through this unit; tf_model.c opens the
+ * directory, dispatches on model_type and closes it.
+ */
+#ifndef TF_CHECKPOINT_H
+#define TF_CHECKPOINT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tf_arena.h"
+#include "tf_json.h"
+#include "tf_runtime.h"
+#include "tf_safetensors.h"
+
+/* A checkpoint directory being read into an arena (used by the loaders). */
+typedef struct TfModelDir
+{
+	const char *path;
+	TfArena    *arena;
+	TfJson	   *config;			/* config.json */
+	char	   *weights_file;	/* model.safetensors bytes */
+	TfSafeTensors weights;
+	int64_t		n_params;
+	TfError    *err;
+} TfModelDir;
+
+/* Open config.json and model.safetensors, the two files every model has;
+ * false with dir->err filled when either is missing or unreadable. */
+bool		tf_dir_open(TfModelDir *dir);
+
+/* Release what tf_dir_open read (also after a failed open). */
+void		tf_dir_close(TfModelDir *dir);
+
+/* Read dir/name into memory; NULL when absent (err->code stays TF_OK
+ * unless `required`) or unreadable (err set). */
+char	   *tf_dir_read(TfModelDir *dir, const char *name, bool required, size_t *len);
+
+/* Parse the JSON file dir/name; NULL when absent (and not required) or on
+ * error, told apart by dir->err->code. */
+TfJson	   *tf_dir_json(TfModelDir *dir, const char *name, bool required);
+
+/* Integer member of a config object, checked to lie in [min, max];
+ * `fallback` when absent (use a value outside the range to require it). */
+bool		tf_config_int(TfModelDir *dir, const TfJson *obj, const char *key,
+						  int64_t fallback, int64_t min, int64_t max, int32_t *out);
+
+#endif							/* TF_CHECKPOINT_H */
