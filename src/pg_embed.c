@@ -11,14 +11,26 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "pg_transformer.h"
 #include "tf_bert.h"
 
+static char *embedding_model_setting = NULL;	/* transformer.embedding_model */
+
 PG_FUNCTION_INFO_V1(embed);
 PG_FUNCTION_INFO_V1(embed_batch);
 PG_FUNCTION_INFO_V1(cosine_distance);
+
+void
+pgtf_embed_init(void)
+{
+	DefineCustomStringVariable("transformer.embedding_model",
+							   "Model that embed() and tokenize() use when none is named.",
+							   NULL, &embedding_model_setting, "bert-embed-en",
+							   PGC_USERSET, 0, NULL, NULL, NULL);
+}
 
 /* real[] from floats v[n] */
 static ArrayType *

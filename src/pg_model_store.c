@@ -115,6 +115,9 @@ typedef struct PreloadSpec
 	TfArena		arena;			/* the image until it is copied into place */
 } PreloadSpec;
 
+static char *models_setting = NULL;	/* transformer.models */
+static char *model_directory_setting = NULL;	/* transformer.model_directory */
+
 static StoreShared *store = NULL;
 static LocalModel local_models[STORE_MAX_MODELS];
 static int	n_local_models = 0;
@@ -136,7 +139,7 @@ PG_FUNCTION_INFO_V1(model_info);
 char *
 pgtf_resolve_model_path(const char *path)
 {
-	char	   *dir = pstrdup(pgtf_guc_model_directory);
+	char	   *dir = pstrdup(model_directory_setting);
 	char	   *full;
 	char		resolved[PATH_MAX];
 	char		resolved_dir[PATH_MAX];
@@ -298,7 +301,7 @@ store_shmem_request(void)
 
 	preload_context = AllocSetContextCreate(TopMemoryContext, "transformer preload",
 											ALLOCSET_DEFAULT_SIZES);
-	pairs = parse_model_list(pgtf_guc_models);
+	pairs = parse_model_list(models_setting);
 	preload_specs = MemoryContextAllocZero(TopMemoryContext,
 										   sizeof(PreloadSpec) * (list_length(pairs) + 1));
 	store_size = MAXALIGN(sizeof(StoreShared));
@@ -408,13 +411,41 @@ store_shmem_startup(void)
 	}
 }
 
-void
-pgtf_store_install_hooks(void)
+/* The default model directory: <sharedir>/transformer, where the shipped
+ * models are installed. */
+static char *
+default_model_directory(void)
 {
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = store_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = store_shmem_startup;
+	char		share[MAXPGPATH];
+
+	get_share_path(my_exec_path, share);
+	/* GUC boot values must outlive the context _PG_init runs in */
+	return MemoryContextStrdup(TopMemoryContext, psprintf("%s/transformer", share));
+}
+
+void
+pgtf_store_init(void)
+{
+	/* preloaded, the list is read once at server start; otherwise each
+	 * session loads listed models on first use, and it may change */
+	DefineCustomStringVariable("transformer.models",
+							   "Models loaded into shared memory at server start.",
+							   "A comma-separated list of NAME or NAME=PATH entries; a bare NAME is the "
+							   "directory of that name in transformer.model_directory.",
+							   &models_setting, "marian-en-de, bert-embed-en",
+							   process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SUSET,
+							   0, NULL, NULL, NULL);
+	DefineCustomStringVariable("transformer.model_directory",
+							   "Directory that model paths are resolved in and confined to.",
+							   NULL, &model_directory_setting, default_model_directory(),
+							   PGC_SUSET, 0, NULL, NULL, NULL);
+	if (process_shared_preload_libraries_in_progress)
+	{
+		prev_shmem_request_hook = shmem_request_hook;
+		shmem_request_hook = store_shmem_request;
+		prev_shmem_startup_hook = shmem_startup_hook;
+		shmem_startup_hook = store_shmem_startup;
+	}
 }
 
 /* --------------------------------------------------------------- lookups */
@@ -482,7 +513,7 @@ loaded_model_names(void)
 static LocalModel *
 load_local_on_demand(const char *name)
 {
-	List	   *pairs = parse_model_list(pgtf_guc_models);
+	List	   *pairs = parse_model_list(models_setting);
 	ListCell   *lc;
 
 	foreach(lc, pairs)

@@ -1,6 +1,7 @@
 /*
- * pg_transformer.h: the PostgreSQL layer's shared declarations: settings
- * (GUCs), the model store's interface, and core-to-PostgreSQL glue.
+ * pg_transformer.h: the PostgreSQL layer's shared declarations, grouped by
+ * the file that defines them: each file's init (its settings and hooks),
+ * the model store's interface, and the bridge to the core.
  *
  * Names: the pure C core (src/tf_*.c, no PostgreSQL headers) uses tf_ and
  * Tf; the PostgreSQL layer (src/pg_*.c) uses pgtf_ and Pgtf for what it
@@ -18,14 +19,14 @@
 #include "tf_model.h"
 #include "tf_runtime.h"
 
-/* Settings (transformer.*), defined in pg_transformer.c */
-extern char *pgtf_guc_models;				/* preloaded at server start */
-extern char *pgtf_guc_model_directory;	/* where model paths may point */
-extern char *pgtf_guc_embedding_model;	/* default for embed() */
-extern char *pgtf_guc_translation_model;	/* default for translate() */
-extern int	pgtf_guc_num_beams;			/* 0: the model's own */
-extern int	pgtf_guc_max_length;			/* 0: the model's own */
-extern int	pgtf_guc_threads;				/* BLAS threads per call */
+/* Each file registers its own settings (transformer.*) and hooks; _PG_init
+ * (pg_transformer.c) calls these in turn. */
+void		pgtf_core_init(void);	/* pg_core.c: core hooks, transformer.threads */
+void		pgtf_store_init(void);	/* pg_model_store.c: models, model_directory, shmem hooks */
+void		pgtf_embed_init(void);	/* pg_embed.c: embedding_model */
+void		pgtf_translate_init(void);	/* pg_translate.c: translation_model, num_beams, max_length */
+
+/* ---- pg_model_store.c: the models the backends share ---- */
 
 /* A model found by name, valid until the end of the current statement. */
 typedef struct PgtfModelRef
@@ -40,6 +41,12 @@ typedef struct PgtfModelRef
  * of architecture `arch` (0: any); ERROR with a hint listing the loaded models when
  * there is none. */
 PgtfModelRef	pgtf_model_lookup(const char *name, TfArch arch, const char *default_guc);
+
+/* Resolve a model path: relative paths inside transformer.model_directory,
+ * absolute ones must lie inside it. Returns a palloc'd canonical path. */
+char	   *pgtf_resolve_model_path(const char *path);
+
+/* ---- pg_core.c: the bridge to the core ---- */
 
 /* Argument `argno` of the current SQL function as a C string, or NULL when
  * absent or SQL NULL (a NULL model name means the default model). */
@@ -72,12 +79,5 @@ MemoryContext pgtf_compute_begin(void);
  * the scratch context deleted (its memory returned to the system when it
  * was large). */
 void		pgtf_compute_end(MemoryContext scratch);
-
-/* The model store's hooks, installed by _PG_init when preloaded. */
-void		pgtf_store_install_hooks(void);
-
-/* Resolve a model path: relative paths inside transformer.model_directory,
- * absolute ones must lie inside it. Returns a palloc'd canonical path. */
-char	   *pgtf_resolve_model_path(const char *path);
 
 #endif							/* PG_TRANSFORMER_H */

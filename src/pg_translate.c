@@ -11,11 +11,16 @@
 #include "fmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "pg_transformer.h"
 #include "tf_generate.h"
 #include "tf_simd.h"
+
+static char *translation_model_setting = NULL;	/* transformer.translation_model */
+static int	num_beams_setting = 0;	/* transformer.num_beams; 0: the model's own */
+static int	max_length_setting = 0; /* transformer.max_length; 0: the model's own */
 
 PG_FUNCTION_INFO_V1(translate_text);
 PG_FUNCTION_INFO_V1(translate_batch);
@@ -26,6 +31,24 @@ PG_FUNCTION_INFO_V1(translate_batch);
  * about 50 ms for opus-mt's 58k words at 64 rows here. */
 #define TRANSLATE_MAX_ROWS TF_ROWGEMM_MAX_ROWS
 
+void
+pgtf_translate_init(void)
+{
+	DefineCustomStringVariable("transformer.translation_model",
+							   "Model that translate() uses when none is named.",
+							   NULL, &translation_model_setting, "marian-en-de",
+							   PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("transformer.num_beams",
+							"Beams for translate(); 0 uses the model's generation config.",
+							"1 is greedy decoding.",
+							&num_beams_setting, 0, 0, 64,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("transformer.max_length",
+							"Longest translation in tokens (start token included); 0 uses the model's own.",
+							NULL, &max_length_setting, 0, 0, 65536,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+}
+
 /* Decoding options: the model's generation config, then the session's
  * settings, then this call's arguments (num_beams at 2, max_length at 3). */
 static TfGenerateOptions
@@ -34,10 +57,10 @@ decoding_options(FunctionCallInfo fcinfo, const TfMarianModel *m)
 	TfGenerateOptions o = m->generation;
 	TfError		err;
 
-	if (pgtf_guc_num_beams > 0)
-		o.num_beams = pgtf_guc_num_beams;
-	if (pgtf_guc_max_length > 0)
-		o.max_length = pgtf_guc_max_length;
+	if (num_beams_setting > 0)
+		o.num_beams = num_beams_setting;
+	if (max_length_setting > 0)
+		o.max_length = max_length_setting;
 	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
 		o.num_beams = PG_GETARG_INT32(2);
 	if (PG_NARGS() > 3 && !PG_ARGISNULL(3))
