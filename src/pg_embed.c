@@ -49,8 +49,10 @@ static void
 run_embed(const PgtfModelRef *ref, const char *const *texts, const size_t *lens, int n, float *out)
 {
 	MemoryContext scratch = pgtf_compute_begin();
+	TfError		err;
 
-	tf_bert_embed(ref->image, ref->model, texts, lens, n, out);
+	if (!tf_bert_embed(ref->image, ref->model, texts, lens, n, out, &err))
+		pgtf_report(&err);
 	pgtf_compute_end(scratch);
 }
 

@@ -15,8 +15,7 @@
 #include "utils/memutils.h"
 
 #include "pg_transformer.h"
-#include "tf_generate.h"
-#include "tf_simd.h"
+#include "tf_translate.h"
 
 static char *translation_model_setting = NULL;	/* transformer.translation_model */
 static int	num_beams_setting = 0;	/* transformer.num_beams; 0: the model's own */
@@ -24,12 +23,6 @@ static int	max_length_setting = 0; /* transformer.max_length; 0: the model's own
 
 PG_FUNCTION_INFO_V1(translate_text);
 PG_FUNCTION_INFO_V1(translate_batch);
-
-/* Most hypotheses (sources x beams) decoded together: bounds memory and
- * the time between two interrupt checks. As many as the rows kernel takes:
- * each step's output layer then reads its weights once for all of them,
- * about 50 ms for opus-mt's 58k words at 64 rows here. */
-#define TRANSLATE_MAX_ROWS TF_ROWGEMM_MAX_ROWS
 
 void
 pgtf_translate_init(void)
@@ -41,7 +34,7 @@ pgtf_translate_init(void)
 	DefineCustomIntVariable("transformer.num_beams",
 							"Beams for translate(); 0 uses the model's generation config.",
 							"1 is greedy decoding.",
-							&num_beams_setting, 0, 0, 64,
+							&num_beams_setting, 0, 0, TF_GENERATE_MAX_BEAMS,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("transformer.max_length",
 							"Longest translation in tokens (start token included); 0 uses the model's own.",
@@ -49,72 +42,40 @@ pgtf_translate_init(void)
 							PGC_USERSET, 0, NULL, NULL, NULL);
 }
 
-/* Decoding options: the model's generation config, then the session's
- * settings, then this call's arguments (num_beams at 2, max_length at 3). */
-static TfGenerateOptions
-decoding_options(FunctionCallInfo fcinfo, const TfMarianModel *m)
-{
-	TfGenerateOptions o = m->generation;
-	TfError		err;
-
-	if (num_beams_setting > 0)
-		o.num_beams = num_beams_setting;
-	if (max_length_setting > 0)
-		o.max_length = max_length_setting;
-	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
-		o.num_beams = PG_GETARG_INT32(2);
-	if (PG_NARGS() > 3 && !PG_ARGISNULL(3))
-		o.max_length = PG_GETARG_INT32(3);
-	if (!tf_generate_options_check(&o, &err))
-		pgtf_report(&err);
-	if (2 * o.num_beams > m->tgt_vocab)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("num_beams %d is too large for a vocabulary of %d", o.num_beams, m->tgt_vocab)));
-	return o;
-}
-
 /*
- * Translate texts[n] (UTF-8) into results[n] (text values), decoding at
- * most TRANSLATE_MAX_ROWS hypotheses at a time; scratch memory in a
- * context of its own.
+ * Translate texts[n] (UTF-8) with the model `ref` into results[n] (text
+ * values): the session's settings, then this call's arguments (num_beams
+ * at 2, max_length at 3) over the model's generation config. Scratch
+ * memory in a context of its own.
  */
 static void
-run_translate(const PgtfModelRef *ref, const TfGenerateOptions *o, const char *const *texts,
+run_translate(FunctionCallInfo fcinfo, const PgtfModelRef *ref, const char *const *texts,
 			  const size_t *lens, int n, text **results)
 {
-	const TfMarianModel *m = ref->model;
+	TfGenerateOverrides session = {
+		.has_num_beams = num_beams_setting > 0, .num_beams = num_beams_setting,
+		.has_max_length = max_length_setting > 0, .max_length = max_length_setting,
+	};
+	TfGenerateOverrides call = {
+		.has_num_beams = PG_NARGS() > 2 && !PG_ARGISNULL(2),
+		.has_max_length = PG_NARGS() > 3 && !PG_ARGISNULL(3),
+	};
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext scratch;
-	int			per_call = Max(1, TRANSLATE_MAX_ROWS / o->num_beams);
-	int32	  **src = palloc(sizeof(int32 *) * n);
-	int		   *src_lens = palloc(sizeof(int) * n);
-	int32	  **out = palloc(sizeof(int32 *) * n);
-	int		   *out_lens = palloc(sizeof(int) * n);
+	char	  **out = palloc(sizeof(char *) * (n + 1));
+	size_t	   *out_lens = palloc(sizeof(size_t) * (n + 1));
+	TfError		err;
 
+	if (call.has_num_beams)
+		call.num_beams = PG_GETARG_INT32(2);
+	if (call.has_max_length)
+		call.max_length = PG_GETARG_INT32(3);
 	scratch = pgtf_compute_begin();
+	if (!tf_marian_translate(ref->image, ref->model, &session, &call, texts, lens, n, out, out_lens, &err))
+		pgtf_report(&err);
+	MemoryContextSwitchTo(caller);
 	for (int i = 0; i < n; i++)
-	{
-		src[i] = palloc(sizeof(int32) * m->max_source_tokens);
-		src_lens[i] = tf_marian_tokenize(ref->image, m, texts[i], lens[i], src[i]);
-		if (src_lens[i] < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("input text is too long to translate"),
-					 errdetail("The text has %zu bytes.", lens[i])));
-	}
-	for (int first = 0; first < n; first += per_call)
-		tf_generate(ref->image, m, o, (const int32 *const *) src + first, src_lens + first,
-					Min(per_call, n - first), out + first, out_lens + first);
-	for (int i = 0; i < n; i++)
-	{
-		size_t		len;
-		char	   *s = tf_marian_detokenize(ref->image, m, out[i], out_lens[i], &len);
-
-		MemoryContextSwitchTo(caller);
-		results[i] = pgtf_utf8_text(s, len);
-		MemoryContextSwitchTo(scratch);
-	}
+		results[i] = pgtf_utf8_text(out[i], out_lens[i]);
 	pgtf_compute_end(scratch);
 }
 
@@ -126,7 +87,6 @@ Datum
 translate_text(PG_FUNCTION_ARGS)
 {
 	PgtfModelRef	ref;
-	TfGenerateOptions o;
 	const char *utf8;
 	size_t		len;
 	text	   *result;
@@ -134,9 +94,8 @@ translate_text(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	ref = pgtf_model_lookup(pgtf_model_arg(fcinfo, 1), TF_ARCH_MARIAN, "transformer.translation_model");
-	o = decoding_options(fcinfo, ref.model);
 	utf8 = pgtf_text_utf8(PG_GETARG_TEXT_PP(0), &len);
-	run_translate(&ref, &o, &utf8, &len, 1, &result);
+	run_translate(fcinfo, &ref, &utf8, &len, 1, &result);
 	PG_RETURN_TEXT_P(result);
 }
 
@@ -156,18 +115,16 @@ translate_batch(PG_FUNCTION_ARGS)
 	size_t	   *lens;
 	text	  **results;
 	PgtfModelRef	ref;
-	TfGenerateOptions o;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	arr = PG_GETARG_ARRAYTYPE_P(0);
 	ref = pgtf_model_lookup(pgtf_model_arg(fcinfo, 1), TF_ARCH_MARIAN, "transformer.translation_model");
-	o = decoding_options(fcinfo, ref.model);
 	k = pgtf_text_array_utf8(arr, &n, &nulls, &texts, &lens);
 	results = palloc(sizeof(text *) * (k + 1));
 	elems = palloc(sizeof(Datum) * (n + 1));
-	if (k > 0)
-		run_translate(&ref, &o, texts, lens, k, results);
+	/* with k = 0 too: the options are checked all the same */
+	run_translate(fcinfo, &ref, texts, lens, k, results);
 	k = 0;
 	for (int i = 0; i < n; i++)
 		elems[i] = nulls[i] ? (Datum) 0 : PointerGetDatum(results[k++]);

@@ -391,15 +391,15 @@ encode_chunk(const void *image, const TfBertModel *m, const int32_t *ids, const 
 	*hp = h;
 }
 
-void
+bool
 tf_bert_embed(const void *image, const TfBertModel *m, const char *const *texts,
-			  const size_t *lens, int n, float *out)
+			  const size_t *lens, int n, float *out, TfError *err)
 {
 	int			max_tok = m->max_tokens;
 	int			chunk = BERT_CHUNK_TOKENS > max_tok ? BERT_CHUNK_TOKENS : max_tok;
-	int32_t    *ids = tf_alloc(sizeof(int32_t) * (chunk + max_tok));	/* int32[chunk + max_tok] */
-	int		   *starts = tf_alloc(sizeof(int) * n);	/* int[n] */
-	int		   *counts = tf_alloc(sizeof(int) * n);	/* int[n] */
+	int32_t    *ids;			/* int32[chunk + max_tok] */
+	int		   *starts;			/* int[n] */
+	int		   *counts;			/* int[n] */
 	float	   *h = NULL;		/* float[capacity, hidden] */
 	int			capacity = 0;	/* rows h and the scratch hold */
 	TfLayerScratch s;
@@ -408,6 +408,12 @@ tf_bert_embed(const void *image, const TfBertModel *m, const char *const *texts,
 								 * carried): it did not fit the last chunk
 								 * (a text has at least [CLS] [SEP], so 0 is
 								 * none) */
+
+	if (n < 0)
+		return tf_fail(err, TF_ERR_INPUT, "cannot embed %d texts", n);
+	ids = tf_alloc(sizeof(int32_t) * (chunk + max_tok));
+	starts = tf_alloc(sizeof(int) * (n + 1));
+	counts = tf_alloc(sizeof(int) * (n + 1));
 
 	/* pack texts into chunks of at most `chunk` tokens; scratch is sized
 	 * to the largest chunk met, so a short text costs little memory */
@@ -460,4 +466,5 @@ tf_bert_embed(const void *image, const TfBertModel *m, const char *const *texts,
 	tf_free(ids);
 	tf_free(starts);
 	tf_free(counts);
+	return true;
 }

@@ -66,8 +66,11 @@ TfOffset	tf_bert_load(TfModelDir *dir, int32_t *dim);
 int32_t		tf_bert_tokenize(const void *image, const TfBertModel *m, const char *text,
 							 size_t len, int32_t *ids);
 
-/* Embed n texts: out[n, hidden]. texts[i] has lens[i] bytes of UTF-8. */
-void		tf_bert_embed(const void *image, const TfBertModel *m, const char *const *texts,
-						  const size_t *lens, int n, float *out);
+/* The embedding task, end to end: tokenize n texts (texts[i]: lens[i]
+ * bytes of UTF-8; too long ones truncated as the model truncates), encode
+ * them in packed batches, pool: out[n, hidden]. False with err filled on
+ * failure. The same path serves SQL's embed() and the unit tests. */
+bool		tf_bert_embed(const void *image, const TfBertModel *m, const char *const *texts,
+						  const size_t *lens, int n, float *out, TfError *err);
 
 #endif							/* TF_BERT_H */

@@ -1,6 +1,6 @@
 /*
- * tf_generate.c: greedy and beam search (see tf_generate.h for the exact
- * semantics followed).
+ * tf_generate.c: generation options, and greedy and beam search over a
+ * TfDecoder (see tf_generate.h for the exact semantics followed).
  *
  * All sources of a call decode together: each step runs the decoder once
  * over every running hypothesis of every unfinished source. A source whose
@@ -13,7 +13,6 @@
 #include <math.h>
 #include <string.h>
 
-#define TF_MAX_BEAMS 64
 #define NOT_A_SCORE (-1.0e9f)	/* Hugging Face's stand-in for "no score" */
 
 /* Decoding state of one source. */
@@ -41,11 +40,11 @@ typedef struct Candidate
 } Candidate;
 
 bool
-tf_generate_options_check(const TfGenerateOptions *opts, TfError *err)
+tf_generate_options_check(const TfGenerateOptions *opts, int32_t vocab, TfError *err)
 {
-	if (opts->num_beams < 1 || opts->num_beams > TF_MAX_BEAMS)
+	if (opts->num_beams < 1 || opts->num_beams > TF_GENERATE_MAX_BEAMS)
 	{
-		tf_fail(err, TF_ERR_INPUT, "num_beams must be between 1 and %d", TF_MAX_BEAMS);
+		tf_fail(err, TF_ERR_INPUT, "num_beams must be between 1 and %d", TF_GENERATE_MAX_BEAMS);
 		return tf_fail_detail(err, "num_beams was %d.", opts->num_beams);
 	}
 	if (opts->max_length < 2)
@@ -55,45 +54,70 @@ tf_generate_options_check(const TfGenerateOptions *opts, TfError *err)
 	}
 	if (opts->min_length < 0 || !isfinite(opts->length_penalty))
 		return tf_fail(err, TF_ERR_INPUT, "min_length must not be negative and length_penalty must be finite");
+	/* a beam step ranks 2 * num_beams continuations */
+	if (2 * opts->num_beams > vocab)
+		return tf_fail(err, TF_ERR_INPUT, "num_beams %d is too large for a vocabulary of %d",
+					   opts->num_beams, vocab);
 	return true;
+}
+
+/* Apply one layer of overrides to o. */
+static void
+apply_overrides(TfGenerateOptions *o, const TfGenerateOverrides *over)
+{
+	if (over == NULL)
+		return;
+	if (over->has_num_beams)
+		o->num_beams = over->num_beams;
+	if (over->has_max_length)
+		o->max_length = over->max_length;
+}
+
+bool
+tf_generate_options_merge(const TfGenerateOptions *defaults, const TfGenerateOverrides *session,
+						  const TfGenerateOverrides *call, int32_t vocab,
+						  TfGenerateOptions *out, TfError *err)
+{
+	*out = *defaults;
+	apply_overrides(out, session);
+	apply_overrides(out, call);
+	return tf_generate_options_check(out, vocab, err);
 }
 
 /* Apply the logits processors to one row of V scores at length cur_len.
  * `zero_forced`: the forced eos gets 0 (beam search) or keeps its value. */
 static void
-process_scores(const void *image, const TfMarianModel *m, const TfGenerateOptions *o,
+process_scores(const TfDecoder *dec, const TfGenerateOptions *o,
 			   float *scores, int cur_len, bool zero_forced)
 {
-	const int32_t *banned = TF_AT(image, m->banned, const int32_t);
-
-	for (int i = 0; i < m->n_banned; i++)
-		scores[banned[i]] = -INFINITY;
+	for (int i = 0; i < dec->n_banned; i++)
+		scores[dec->banned[i]] = -INFINITY;
 	if (cur_len < o->min_length)
-		scores[m->eos_id] = -INFINITY;
-	if (m->forced_eos_id >= 0 && cur_len == o->max_length - 1)
+		scores[dec->eos_id] = -INFINITY;
+	if (dec->forced_eos_id >= 0 && cur_len == o->max_length - 1)
 	{
-		float		keep = zero_forced ? 0.0f : scores[m->forced_eos_id];
+		float		keep = zero_forced ? 0.0f : scores[dec->forced_eos_id];
 
-		for (int v = 0; v < m->tgt_vocab; v++)
+		for (int v = 0; v < dec->vocab; v++)
 			scores[v] = -INFINITY;
-		scores[m->forced_eos_id] = keep;
+		scores[dec->forced_eos_id] = keep;
 	}
 }
 
 /* Greedy step for one source: its single row of logits at length cur_len. */
 static void
-greedy_step(const void *image, const TfMarianModel *m, const TfGenerateOptions *o,
+greedy_step(const TfDecoder *dec, const TfGenerateOptions *o,
 			SourceState *st, float *logits, int row, int cur_len)
 {
 	int32_t		best = 0;
 
-	process_scores(image, m, o, logits, cur_len, false);
-	for (int32_t v = 1; v < m->tgt_vocab; v++)
+	process_scores(dec, o, logits, cur_len, false);
+	for (int32_t v = 1; v < dec->vocab; v++)
 		if (logits[v] > logits[best])
 			best = v;			/* first maximum, as torch.argmax */
 	st->tokens[cur_len] = best;
 	st->history[cur_len - 1] = row;
-	if (best == m->eos_id || cur_len + 1 >= o->max_length)
+	if (best == dec->eos_id || cur_len + 1 >= o->max_length)
 	{
 		st->done = true;
 		st->fin_len[0] = cur_len + 1;
@@ -148,15 +172,15 @@ add_finished(SourceState *st, int beams, int max_length, const int32_t *tokens, 
  * far (start included). new_tokens/new_history: scratch of the beams' size.
  */
 static void
-beam_step(const void *image, const TfMarianModel *m, const TfGenerateOptions *o,
+beam_step(const TfDecoder *dec, const TfGenerateOptions *o,
 		  SourceState *st, float *logits, int first_row, int cur_len,
 		  int32_t *new_tokens, int32_t *new_history)
 {
 	int			beams = o->num_beams,
 				L = o->max_length,
-				V = m->tgt_vocab;
-	Candidate	cand[2 * TF_MAX_BEAMS];
-	Candidate	next[TF_MAX_BEAMS];
+				V = dec->vocab;
+	Candidate	cand[2 * TF_GENERATE_MAX_BEAMS];
+	Candidate	next[TF_GENERATE_MAX_BEAMS];
 	int			n_cand = 0,
 				n_next = 0;
 	bool		last = cur_len + 1 >= L;
@@ -168,7 +192,7 @@ beam_step(const void *image, const TfMarianModel *m, const TfGenerateOptions *o,
 		float	   *row = logits + (size_t) b * V;
 
 		tf_log_softmax(row, V);
-		process_scores(image, m, o, row, cur_len, true);
+		process_scores(dec, o, row, cur_len, true);
 		if (o->renormalize)
 			tf_log_softmax(row, V);
 		for (int32_t v = 0; v < V; v++)
@@ -189,7 +213,7 @@ beam_step(const void *image, const TfMarianModel *m, const TfGenerateOptions *o,
 	 * (ended ones too, penalised, when fewer go on) */
 	for (int k = 0; k < n_cand; k++)
 	{
-		bool		ends = cand[k].token == m->eos_id || last;
+		bool		ends = cand[k].token == dec->eos_id || last;
 
 		if (ends && k < beams)
 		{
@@ -239,7 +263,7 @@ beam_step(const void *image, const TfMarianModel *m, const TfGenerateOptions *o,
 }
 
 void
-tf_generate(const void *image, const TfMarianModel *m, const TfGenerateOptions *opts,
+tf_generate(const TfDecoder *dec, const TfGenerateOptions *opts,
 			const int32_t *const *src, const int *src_lens, int n,
 			int32_t **out, int *out_lens)
 {
@@ -247,20 +271,18 @@ tf_generate(const void *image, const TfMarianModel *m, const TfGenerateOptions *
 	bool		greedy = o.num_beams == 1;
 	int			beams = o.num_beams;
 	int			L;
-	TfMarianBatch batch;
-	TfMarianCache cache;
 	SourceState *st = tf_alloc(sizeof(SourceState) * n);	/* SourceState[n] */
 	int			max_rows = n * beams;
 	int32_t    *step_tokens = tf_alloc(sizeof(int32_t) * max_rows);	/* int32[rows] */
 	int		   *step_src = tf_alloc(sizeof(int) * max_rows);	/* int[rows] */
 	int32_t    *step_history;	/* int32[rows, max_length] */
-	float	   *logits = tf_alloc_raw(sizeof(float) * (size_t) max_rows * m->tgt_vocab);	/* float[rows, V] */
+	float	   *logits = tf_alloc_raw(sizeof(float) * (size_t) max_rows * dec->vocab);	/* float[rows, V] */
 	int32_t    *scratch_tokens,
 			   *scratch_history;	/* int32[beams, max_length] each */
 
 	/* the decoder has max_positions positions; HF would fail beyond them */
-	if (o.max_length > m->max_positions)
-		o.max_length = m->max_positions;
+	if (o.max_length > dec->max_positions)
+		o.max_length = dec->max_positions;
 	L = o.max_length;
 	step_history = tf_alloc(sizeof(int32_t) * (size_t) max_rows * L);
 	scratch_tokens = tf_alloc(sizeof(int32_t) * (size_t) beams * L);
@@ -281,14 +303,13 @@ tf_generate(const void *image, const TfMarianModel *m, const TfGenerateOptions *
 		s->fin_score = tf_alloc(sizeof(float) * beams);
 		for (int b = 0; b < beams; b++)
 		{
-			s->tokens[(size_t) b * L] = m->decoder_start_id;
+			s->tokens[(size_t) b * L] = dec->start_id;
 			/* only beam 0 is live at first, so the first step fans out */
 			s->score[b] = b == 0 ? 0.0f : NOT_A_SCORE;
 		}
 	}
 
-	tf_marian_encode(image, m, src, src_lens, n, &batch);
-	tf_marian_cache_init(&cache);
+	dec->encode(dec->state, src, src_lens, n);
 	for (int cur_len = 1; cur_len < L; cur_len++)
 	{
 		int			rows = 0;
@@ -305,8 +326,7 @@ tf_generate(const void *image, const TfMarianModel *m, const TfGenerateOptions *
 			}
 		if (rows == 0)
 			break;
-		tf_marian_decode_step(image, m, &batch, &cache, rows, step_tokens, step_src,
-							  step_history, L, logits);
+		dec->step(dec->state, rows, step_tokens, step_src, step_history, L, logits);
 		for (int r = 0; r < rows; r += beams)
 		{
 			SourceState *s = &st[step_src[r]];
@@ -314,9 +334,9 @@ tf_generate(const void *image, const TfMarianModel *m, const TfGenerateOptions *
 			tf_check_interrupts();
 
 			if (greedy)
-				greedy_step(image, m, &o, s, logits + (size_t) r * m->tgt_vocab, r, cur_len);
+				greedy_step(dec, &o, s, logits + (size_t) r * dec->vocab, r, cur_len);
 			else
-				beam_step(image, m, &o, s, logits + (size_t) r * m->tgt_vocab, r, cur_len,
+				beam_step(dec, &o, s, logits + (size_t) r * dec->vocab, r, cur_len,
 						  scratch_tokens, scratch_history);
 		}
 	}
@@ -337,8 +357,7 @@ tf_generate(const void *image, const TfMarianModel *m, const TfGenerateOptions *
 		tf_free(s->fin_len);
 		tf_free(s->fin_score);
 	}
-	tf_marian_cache_free(&cache);
-	tf_marian_batch_free(&batch);
+	dec->finish(dec->state);
 	tf_free(st);
 	tf_free(step_tokens);
 	tf_free(step_src);

@@ -145,7 +145,7 @@ load_generation_config(TfModelDir *dir, TfMarianModel *m)
 
 	if (dir->err->code != TF_OK)
 		return false;
-	ok = tf_config_int(dir, src, "num_beams", 1, 1, 64, &g->num_beams) &&
+	ok = tf_config_int(dir, src, "num_beams", 1, 1, TF_GENERATE_MAX_BEAMS, &g->num_beams) &&
 		tf_config_int(dir, src, "max_length", 20, 1, 1 << 20, &g->max_length) &&
 		tf_config_int(dir, src, "min_length", 0, 0, 1 << 20, &g->min_length) &&
 		tf_config_int(dir, src, "forced_eos_token_id", -1, -1, m->tgt_vocab - 1, &m->forced_eos_id);
@@ -768,4 +768,57 @@ tf_marian_decode_step(const void *image, const TfMarianModel *m,
 	/* the blocks swap buffers: keep whichever now plays which part */
 	cache->x = x;
 	cache->blocks = s;
+}
+
+/* --------------------------------------------------- the decoder for search */
+
+static void
+decoder_encode(void *state, const int32_t *const *src, const int *src_lens, int n)
+{
+	TfMarianDecoder *d = state;
+
+	tf_marian_encode(d->image, d->m, src, src_lens, n, &d->batch);
+	tf_marian_cache_init(&d->cache);
+}
+
+static void
+decoder_step(void *state, int nh, const int32_t *tokens, const int *src,
+			 const int32_t *history, int history_stride, float *logits)
+{
+	TfMarianDecoder *d = state;
+
+	tf_marian_decode_step(d->image, d->m, &d->batch, &d->cache, nh, tokens, src, history,
+						  history_stride, logits);
+}
+
+static void
+decoder_finish(void *state)
+{
+	TfMarianDecoder *d = state;
+
+	tf_marian_cache_free(&d->cache);
+	tf_marian_batch_free(&d->batch);
+}
+
+TfDecoder
+tf_marian_decoder(const void *image, const TfMarianModel *m, TfMarianDecoder *state)
+{
+	TfDecoder	dec = {
+		.state = state,
+		.vocab = m->tgt_vocab,
+		.max_positions = m->max_positions,
+		.start_id = m->decoder_start_id,
+		.eos_id = m->eos_id,
+		.forced_eos_id = m->forced_eos_id,
+		.n_banned = m->n_banned,
+		.banned = TF_AT(image, m->banned, const int32_t),
+		.encode = decoder_encode,
+		.step = decoder_step,
+		.finish = decoder_finish,
+	};
+
+	memset(state, 0, sizeof(*state));
+	state->image = image;
+	state->m = m;
+	return dec;
 }

@@ -17,29 +17,11 @@
 #ifndef TF_MARIAN_H
 #define TF_MARIAN_H
 
-#include "tf_layers.h"
 #include "tf_checkpoint.h"
+#include "tf_generate.h"
+#include "tf_layers.h"
 #include "tf_sentencepiece.h"
 #include "tf_vocab.h"
-
-/* When beam search stops (generation_config "early_stopping"). */
-typedef enum TfEarlyStopping
-{
-	TF_STOP_HEURISTIC,			/* false: when no running beam can beat the finished */
-	TF_STOP_EARLY,				/* true: as soon as num_beams hypotheses finished */
-	TF_STOP_NEVER				/* "never": only when no better one is possible */
-} TfEarlyStopping;
-
-/* Decoding options; defaults come from the checkpoint's generation config. */
-typedef struct TfGenerateOptions
-{
-	int32_t		num_beams;		/* 1 = greedy */
-	int32_t		max_length;		/* decoder tokens, the start token included */
-	int32_t		min_length;		/* eos banned while shorter */
-	float		length_penalty; /* beam score = sum log p / length^penalty */
-	TfEarlyStopping early_stopping;
-	bool		renormalize;	/* log-softmax again after the processors */
-} TfGenerateOptions;
 
 typedef struct TfMarianLayer
 {
@@ -156,5 +138,18 @@ void		tf_marian_decode_step(const void *image, const TfMarianModel *m,
 								  const TfMarianBatch *batch, TfMarianCache *cache, int nh,
 								  const int32_t *tokens, const int *src, const int32_t *history,
 								  int history_stride, float *logits);
+
+/* The state behind a Marian TfDecoder: the encoded sources and the cache. */
+typedef struct TfMarianDecoder
+{
+	const void *image;
+	const TfMarianModel *m;
+	TfMarianBatch batch;
+	TfMarianCache cache;
+} TfMarianDecoder;
+
+/* Model m as a TfDecoder for tf_generate; its state lives in *state, which
+ * must outlive the search. */
+TfDecoder	tf_marian_decoder(const void *image, const TfMarianModel *m, TfMarianDecoder *state);
 
 #endif							/* TF_MARIAN_H */

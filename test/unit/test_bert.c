@@ -35,6 +35,7 @@ check_chunks(const TfArena *arena, const TfBertModel *m, const char *const *sent
 	float	   *out;			/* float[copies * n_sent, hidden] */
 	int32_t    *ids = calloc(m->max_tokens, sizeof(int32_t));
 	double		worst = 0;
+	TfError		err;
 
 	for (int i = 0; i < n_sent; i++)
 		tokens += tf_bert_tokenize(arena->base, m, sentences[i], lens[i], ids);
@@ -48,7 +49,7 @@ check_chunks(const TfArena *arena, const TfBertModel *m, const char *const *sent
 		many[i] = sentences[i % n_sent];
 		many_lens[i] = lens[i % n_sent];
 	}
-	tf_bert_embed(arena->base, m, many, many_lens, n, out);
+	ok(tf_bert_embed(arena->base, m, many, many_lens, n, out, &err), "%s: a batch of %d texts embeds", dir, n);
 	for (int i = 0; i < n; i++)
 	{
 		double		d = max_abs_diff(out + (size_t) i * m->hidden,
@@ -80,6 +81,7 @@ check_fixture(const char *dir)
 	int			ids_ok = 0;
 	double		worst = 0,
 				worst_single = 0;
+	TfError		err;
 
 	if (!fixture_open(dir, 2, &arena, &sentences, &n_sent, &ref))
 		return;
@@ -106,7 +108,8 @@ check_fixture(const char *dir)
 	}
 	ok(ids_ok == n_sent, "%s: token ids identical on %d/%d sentences", dir, ids_ok, n_sent);
 
-	tf_bert_embed(arena.base, m, (const char *const *) sentences, lens, n_sent, emb);
+	ok(tf_bert_embed(arena.base, m, (const char *const *) sentences, lens, n_sent, emb, &err),
+	   "%s: %d sentences embed in one call", dir, n_sent);
 	for (int i = 0; i < n_sent; i++)
 	{
 		float	   *expect = calloc(m->hidden, sizeof(float));
@@ -118,7 +121,7 @@ check_fixture(const char *dir)
 			expect[j] = (float) vals[j];
 		d = max_abs_diff(emb + (size_t) i * m->hidden, expect, m->hidden);
 		worst = d > worst ? d : worst;
-		tf_bert_embed(arena.base, m, (const char *const *) &sentences[i], &lens[i], 1, one);
+		tf_bert_embed(arena.base, m, (const char *const *) &sentences[i], &lens[i], 1, one, &err);
 		d = max_abs_diff(emb + (size_t) i * m->hidden, one, m->hidden);
 		worst_single = d > worst_single ? d : worst_single;
 		free(expect);

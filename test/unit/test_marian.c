@@ -12,7 +12,7 @@
 
 #include "fixture.h"
 #include "tap.h"
-#include "tf_generate.h"
+#include "tf_marian.h"
 
 #define SINGLES 6				/* sentences also decoded alone */
 
@@ -41,8 +41,10 @@ check_search(const TfArena *arena, const TfMarianModel *m, TfGenerateOptions opt
 	int32_t   **out = calloc(n, sizeof(int32_t *));
 	int		   *lens = calloc(n, sizeof(int));
 	int			matches = 0;
+	TfMarianDecoder state;
+	TfDecoder	dec = tf_marian_decoder(arena->base, m, &state);
 
-	tf_generate(arena->base, m, &opts, (const int32_t *const *) src, src_lens, n, out, lens);
+	tf_generate(&dec, &opts, (const int32_t *const *) src, src_lens, n, out, lens);
 	for (int i = 0; i < n; i++)
 	{
 		if (same_ids(ref[3 * i + (key[0] == 'g' ? 1 : 2)], key, out[i], lens[i], buf, cap))
