@@ -152,7 +152,7 @@ void
 tf_attention(const float *q, int ldq, const float *k, int ldk,
 			 const float *v, int ldv, float *out, int ldo,
 			 int Tq, int Tk, int heads, int head_dim, float scale,
-			 bool causal, float *scratch)
+			 float *scratch)
 {
 	for (int h = 0; h < heads; h++)
 	{
@@ -161,10 +161,6 @@ tf_attention(const float *q, int ldq, const float *k, int ldk,
 		/* scratch[Tq, Tk] = scale * q_h[Tq, hd] @ k_h[Tk, hd]^T */
 		tf_sgemm(false, true, Tq, Tk, head_dim, scale, q + col, ldq, k + col, ldk,
 				 0.0f, scratch, Tk);
-		if (causal)
-			for (int i = 0; i < Tq; i++)
-				for (int j = i + Tk - Tq + 1; j < Tk; j++)
-					scratch[(size_t) i * Tk + j] = -INFINITY;
 		tf_softmax_rows(scratch, Tq, Tk);
 		/* out_h[Tq, hd] = scratch[Tq, Tk] @ v_h[Tk, hd] */
 		tf_sgemm(false, false, Tq, head_dim, Tk, 1.0f, scratch, Tk, v + col, ldv,

@@ -43,15 +43,16 @@ void		tf_log_softmax(float *x, int n);
  * be column slices of wider matrices (their leading dimensions ldq, ldk,
  * ldv):
  *   q[Tq, ldq], k[Tk, ldk], v[Tk, ldv] -> out[Tq, ldo] (heads * head_dim used)
- * scores = scale * q_h k_h^T; with `causal`, query i sees keys up to
- * i + Tk - Tq (the queries are the last Tq positions). Keys beyond a
- * sequence's length are simply not passed: that is the padding mask.
+ * scores = scale * q_h k_h^T, every query seeing every key. Keys beyond a
+ * sequence's length are simply not passed: that is the padding mask. (The
+ * decoder's causal self-attention reads each hypothesis' own earlier
+ * steps through its history: tf_marian.c, attend_history.)
  * scratch: float[Tq * Tk].
  */
 void		tf_attention(const float *q, int ldq, const float *k, int ldk,
 						 const float *v, int ldv, float *out, int ldo,
 						 int Tq, int Tk, int heads, int head_dim, float scale,
-						 bool causal, float *scratch);
+						 float *scratch);
 
 /* Marian's static sinusoidal table out[n_pos, dim]: the first ceil(dim/2)
  * columns sin(p / 10000^(2j/dim)), the rest cos(...), not interleaved. */

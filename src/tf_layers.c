@@ -97,7 +97,6 @@ tf_self_attention_forward(const void *image, const TfAttentionBlock *b,
 						  const TfPacked *seqs, TfLayerScratch *s)
 {
 	int			hd = d / heads;
-	float	   *swap;
 
 	tf_linear(*h, seqs->T, d, TF_AT(image, b->qkv_w, const float),
 			  TF_AT(image, b->qkv_b, const float), 3 * d, s->qkv);
@@ -106,11 +105,20 @@ tf_self_attention_forward(const void *image, const TfAttentionBlock *b,
 		const float *q = s->qkv + (size_t) seqs->starts[i] * 3 * d;
 
 		tf_attention(q, 3 * d, q + d, 3 * d, q + 2 * d, 3 * d, s->ctx + (size_t) seqs->starts[i] * d, d,
-					 seqs->lens[i], seqs->lens[i], heads, hd, 1.0f / sqrtf((float) hd), false, s->scores);
+					 seqs->lens[i], seqs->lens[i], heads, hd, 1.0f / sqrtf((float) hd), s->scores);
 	}
-	tf_linear(s->ctx, seqs->T, d, TF_AT(image, b->out_w, const float),
+	tf_attention_output(image, b, h, seqs->T, d, eps, s);
+}
+
+void
+tf_attention_output(const void *image, const TfAttentionBlock *b,
+					float **h, int n, int d, float eps, TfLayerScratch *s)
+{
+	float	   *swap;
+
+	tf_linear(s->ctx, n, d, TF_AT(image, b->out_w, const float),
 			  TF_AT(image, b->out_b, const float), d, s->tmp);
-	tf_add_layernorm(s->tmp, *h, seqs->T, d, TF_AT(image, b->norm_g, const float),
+	tf_add_layernorm(s->tmp, *h, n, d, TF_AT(image, b->norm_g, const float),
 					 TF_AT(image, b->norm_b, const float), eps);
 	swap = *h, *h = s->tmp, s->tmp = swap;
 }

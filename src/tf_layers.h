@@ -93,6 +93,11 @@ void		tf_self_attention_forward(const void *image, const TfAttentionBlock *b,
 									  float **h, int d, int heads, float eps,
 									  const TfPacked *seqs, TfLayerScratch *s);
 
+/* The end of an attention block: the attention's output s->ctx[n, d]
+ * projected, added to *h[n, d] and normalised, swapping as above. */
+void		tf_attention_output(const void *image, const TfAttentionBlock *b,
+								float **h, int n, int d, float eps, TfLayerScratch *s);
+
 /* *h[T, d] becomes LayerNorm(h + out(act(in(h)))), swapping as above. */
 void		tf_feed_forward_forward(const void *image, const TfFeedForwardBlock *b,
 									float **h, int T, int d, int ffn, TfActivation act,

@@ -615,7 +615,9 @@ tf_marian_cache_free(TfMarianCache *cache)
 /*
  * Causal self-attention of one query row against its own history: keys and
  * values of step s are row history[s] of cache step s (s < step), and the
- * current row `self_kv` for s = step.
+ * current row `self_kv` for s = step. Not tf_attention: a hypothesis' keys
+ * are scattered over the steps' blocks, one row each, where beam search
+ * left them.
  * q: float[d]; out: float[d]; weights: float[step + 1] scratch.
  */
 static void
@@ -720,7 +722,6 @@ tf_marian_decode_step(const void *image, const TfMarianModel *m,
 		const TfMarianLayer *L = &layers[l];
 		const float *cross_kv = batch->cross_kv + (size_t) l * batch->T * 2 * d;
 		float	   *kv = step_kv + (size_t) l * nh * 2 * d;
-		float	   *swap;
 
 		tf_check_interrupts();
 
@@ -734,11 +735,7 @@ tf_marian_decode_step(const void *image, const TfMarianModel *m,
 						   s.qkv + (size_t) i * 3 * d, kv + (size_t) i * 2 * d, d, m->dec_heads,
 						   weights, s.ctx + (size_t) i * d);
 		}
-		tf_linear(s.ctx, nh, d, TF_AT(image, L->self_attn.out_w, const float),
-				  TF_AT(image, L->self_attn.out_b, const float), d, s.tmp);
-		tf_add_layernorm(s.tmp, x, nh, d, TF_AT(image, L->self_attn.norm_g, const float),
-						 TF_AT(image, L->self_attn.norm_b, const float), MARIAN_LAYER_NORM_EPS);
-		swap = x, x = s.tmp, s.tmp = swap;
+		tf_attention_output(image, &L->self_attn, &x, nh, d, MARIAN_LAYER_NORM_EPS, &s);
 
 		/* cross-attention: the hypotheses of one source share its keys */
 		tf_linear(x, nh, d, TF_AT(image, L->cross_attn.qkv_w, const float),
@@ -752,14 +749,10 @@ tf_marian_decode_step(const void *image, const TfMarianModel *m,
 				j++;
 			tf_attention(q + (size_t) i * d, d, k, 2 * d, k + d, 2 * d, s.ctx + (size_t) i * d, d,
 						 j - i, batch->lens[src[i]], m->dec_heads, hd, 1.0f / sqrtf((float) hd),
-						 false, weights);
+						 weights);
 			i = j;
 		}
-		tf_linear(s.ctx, nh, d, TF_AT(image, L->cross_attn.out_w, const float),
-				  TF_AT(image, L->cross_attn.out_b, const float), d, s.tmp);
-		tf_add_layernorm(s.tmp, x, nh, d, TF_AT(image, L->cross_attn.norm_g, const float),
-						 TF_AT(image, L->cross_attn.norm_b, const float), MARIAN_LAYER_NORM_EPS);
-		swap = x, x = s.tmp, s.tmp = swap;
+		tf_attention_output(image, &L->cross_attn, &x, nh, d, MARIAN_LAYER_NORM_EPS, &s);
 
 		tf_feed_forward_forward(image, &L->ffn, &x, nh, d, m->dec_ffn, m->act, MARIAN_LAYER_NORM_EPS, &s);
 	}
