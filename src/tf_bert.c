@@ -91,25 +91,8 @@ load_tokenizer(TfModelDir *dir, TfBertModel *m)
 		opts.continuing_prefix = tf_json_string(model, "continuing_subword_prefix", "##", NULL);
 		opts.max_input_chars_per_word = (int) tf_json_number(model, "max_input_chars_per_word", 100, NULL);
 
-		/* the vocab object maps token -> id; lay tokens out by id */
-		tokens = tf_alloc(sizeof(char *) * vocab->count);
-		lens = tf_alloc(sizeof(uint32_t) * vocab->count);
-		for (int32_t i = 0; i < vocab->count; i++)
-		{
-			const TfJson *e = &vocab->children[i];
-			double		id = e->number;
-
-			if (e->type != TF_JSON_NUMBER || id < 0 || id >= vocab->count || id != floor(id) ||
-				tokens[(int32_t) id] != NULL)
-			{
-				tf_fail(dir->err, TF_ERR_FORMAT, "\"%s/tokenizer.json\" has a bad vocabulary", dir->path);
-				tf_fail_detail(dir->err, "Token \"%s\" has id %g; ids must be 0 to %d, each used once.",
-							   e->key, id, vocab->count - 1);
-				goto done;
-			}
-			tokens[(int32_t) id] = e->key;
-			lens[(int32_t) id] = (uint32_t) e->key_len;
-		}
+		if (!tf_dir_vocab(dir, "tokenizer.json", vocab, &tokens, &lens))
+			goto done;
 		ok = tf_wordpiece_build(dir->arena, tokens, lens, vocab->count, &opts, &m->tokenizer, dir->err);
 		tf_free(tokens);
 		tf_free(lens);

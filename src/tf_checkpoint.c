@@ -97,3 +97,33 @@ tf_config_int(TfModelDir *dir, const TfJson *obj, const char *key,
 	*out = (int32_t) d;
 	return true;
 }
+
+bool
+tf_dir_vocab(TfModelDir *dir, const char *name, const TfJson *obj,
+			 const char ***tokens, uint32_t **lens)
+{
+	if (obj == NULL || obj->type != TF_JSON_OBJECT || obj->count == 0)
+		return tf_fail(dir->err, TF_ERR_FORMAT, "\"%s/%s\" is not a vocabulary object", dir->path, name);
+	*tokens = tf_alloc(sizeof(char *) * obj->count);
+	*lens = tf_alloc(sizeof(uint32_t) * obj->count);
+	for (int32_t i = 0; i < obj->count; i++)
+	{
+		const TfJson *e = &obj->children[i];
+		double		id = e->number;
+
+		if (e->type != TF_JSON_NUMBER || id < 0 || id >= obj->count || id != floor(id) ||
+			(*tokens)[(int32_t) id] != NULL)
+		{
+			tf_free(*tokens);
+			tf_free(*lens);
+			*tokens = NULL;
+			*lens = NULL;
+			tf_fail(dir->err, TF_ERR_FORMAT, "\"%s/%s\" has a bad vocabulary", dir->path, name);
+			return tf_fail_detail(dir->err, "Token \"%s\" has id %g; ids must be 0 to %d, each used once.",
+								  e->key, id, obj->count - 1);
+		}
+		(*tokens)[(int32_t) id] = e->key;
+		(*lens)[(int32_t) id] = (uint32_t) e->key_len;
+	}
+	return true;
+}

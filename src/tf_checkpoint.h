@@ -47,4 +47,13 @@ TfJson	   *tf_dir_json(TfModelDir *dir, const char *name, bool required);
 bool		tf_config_int(TfModelDir *dir, const TfJson *obj, const char *key,
 						  int64_t fallback, int64_t min, int64_t max, int32_t *out);
 
+/*
+ * The keys of a vocabulary object {token: id} (vocab.json, tokenizer.json's
+ * model.vocab) laid out by id: *tokens[id] and *lens[id], tf_alloc'd arrays
+ * of obj->count pointing into obj. The ids must be 0 .. count - 1, each
+ * used once; false with dir->err naming file `name` otherwise.
+ */
+bool		tf_dir_vocab(TfModelDir *dir, const char *name, const TfJson *obj,
+						 const char ***tokens, uint32_t **lens);
+
 #endif							/* TF_CHECKPOINT_H */

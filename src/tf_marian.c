@@ -53,39 +53,14 @@ static bool
 load_vocab_json(TfModelDir *dir, const char *name, TfVocab *out)
 {
 	TfJson	   *json = tf_dir_json(dir, name, true);
-	const char **pieces;
-	uint32_t   *lens;
-	bool		ok = true;
+	const char **pieces = NULL;
+	uint32_t   *lens = NULL;
+	bool		ok;
 
 	if (json == NULL)
 		return false;
-	if (json->type != TF_JSON_OBJECT || json->count == 0)
-	{
-		tf_json_free(json);
-		return tf_fail(dir->err, TF_ERR_FORMAT, "\"%s/%s\" is not a vocabulary object", dir->path, name);
-	}
-	pieces = tf_alloc(sizeof(char *) * json->count);
-	lens = tf_alloc(sizeof(uint32_t) * json->count);
-	for (int32_t i = 0; i < json->count && ok; i++)
-	{
-		const TfJson *e = &json->children[i];
-		double		id = e->number;
-
-		if (e->type != TF_JSON_NUMBER || id < 0 || id >= json->count || id != floor(id) ||
-			pieces[(int32_t) id] != NULL)
-		{
-			tf_fail(dir->err, TF_ERR_FORMAT, "\"%s/%s\" has a bad vocabulary", dir->path, name);
-			ok = tf_fail_detail(dir->err, "Piece \"%s\" has id %g; ids must be 0 to %d, each used once.",
-								e->key, id, json->count - 1);
-		}
-		else
-		{
-			pieces[(int32_t) id] = e->key;
-			lens[(int32_t) id] = (uint32_t) e->key_len;
-		}
-	}
-	if (ok)
-		ok = tf_vocab_build(dir->arena, pieces, lens, json->count, out, dir->err);
+	ok = tf_dir_vocab(dir, name, json, &pieces, &lens) &&
+		tf_vocab_build(dir->arena, pieces, lens, json->count, out, dir->err);
 	tf_free(pieces);
 	tf_free(lens);
 	tf_json_free(json);
