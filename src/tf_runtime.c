@@ -98,6 +98,31 @@ tf_check_interrupts(void)
 	hooks.check_interrupts();
 }
 
+void
+tf_buffer_init(TfBuffer *b, size_t cap)
+{
+	b->cap = cap < 16 ? 16 : cap;
+	b->data = tf_alloc(b->cap);
+	b->len = 0;
+}
+
+void
+tf_buffer_append(TfBuffer *b, const void *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap)
+	{
+		size_t		cap = b->cap;
+
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		b->data = tf_realloc(b->data, cap);
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
 bool
 tf_fail(TfError *err, TfStatus code, const char *fmt,...)
 {

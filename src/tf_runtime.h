@@ -67,6 +67,21 @@ void	   *tf_realloc(void *ptr, size_t size);
 void		tf_free(void *ptr);		/* NULL is fine */
 void		tf_check_interrupts(void);
 
+/* A growing byte buffer in tf_alloc'd memory, NUL-terminated after each
+ * append (the NUL not counted in len). */
+typedef struct TfBuffer
+{
+	char	   *data;			/* char[cap] */
+	size_t		len;
+	size_t		cap;
+} TfBuffer;
+
+/* Start an empty buffer with room for `cap` bytes. */
+void		tf_buffer_init(TfBuffer *b, size_t cap);
+
+/* Append s[0..n). */
+void		tf_buffer_append(TfBuffer *b, const void *s, size_t n);
+
 /* Read a whole file into tf_alloc'd memory (one spare NUL byte after the
  * data); NULL with TF_ERR_IO when it cannot be read. */
 char	   *tf_read_file(const char *path, size_t *len, TfError *err);

@@ -95,47 +95,13 @@ piece_byte(const char *s, size_t len)
 	return v;
 }
 
-/* A growing byte buffer in tf_alloc'd memory, with room for a final NUL. */
-typedef struct ByteBuf
-{
-	char	   *data;			/* char[cap] */
-	size_t		len;
-	size_t		cap;
-} ByteBuf;
-
-/* Start an empty buffer with room for `cap` bytes. */
-static void
-buf_init(ByteBuf *b, size_t cap)
-{
-	b->cap = cap < 16 ? 16 : cap;
-	b->data = tf_alloc(b->cap);
-	b->len = 0;
-}
-
-/* Append s[0..n) (and keep room for a terminating NUL). */
-static void
-buf_append(ByteBuf *b, const void *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap)
-	{
-		size_t		cap = b->cap;
-
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		b->data = tf_realloc(b->data, cap);
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-}
-
 /*
  * Append s[0..n) to out with every occurrence of `from` replaced by `to`
  * (from_len 0: plain copy). Serves ' ' -> U+2581 when normalizing and
  * U+2581 -> ' ' when decoding.
  */
 static void
-buf_append_replacing(ByteBuf *out, const char *s, size_t n,
+buf_append_replacing(TfBuffer *out, const char *s, size_t n,
 					 const char *from, size_t from_len,
 					 const char *to, size_t to_len)
 {
@@ -145,15 +111,15 @@ buf_append_replacing(ByteBuf *out, const char *s, size_t n,
 	{
 		if (memcmp(s + i, from, from_len) == 0)
 		{
-			buf_append(out, s + run, i - run);
-			buf_append(out, to, to_len);
+			tf_buffer_append(out, s + run, i - run);
+			tf_buffer_append(out, to, to_len);
 			i += from_len;
 			run = i;
 		}
 		else
 			i++;
 	}
-	buf_append(out, s + run, n - run);
+	tf_buffer_append(out, s + run, n - run);
 }
 
 /* ---------------------------------------------------------------------
@@ -940,7 +906,7 @@ normalize_prefix(const SpmView *v, const uint8_t *s, size_t n,
  * frees). Returns false once the result exceeds TF_SPM_MAX_NORMALIZED.
  */
 static bool
-normalize(const SpmView *v, const uint8_t *in, size_t len, ByteBuf *out)
+normalize(const SpmView *v, const uint8_t *in, size_t len, TfBuffer *out)
 {
 	const TfSentencePiece *sp = v->sp;
 	const char *space = sp->escape_whitespaces ? SPACE_SYMBOL : " ";
@@ -951,11 +917,11 @@ normalize(const SpmView *v, const uint8_t *in, size_t len, ByteBuf *out)
 	const char *rep;
 	size_t		rep_len;
 
-	buf_init(out, len < TF_SPM_MAX_NORMALIZED ? len + len / 2 + 16 : TF_SPM_MAX_NORMALIZED);
+	tf_buffer_init(out, len < TF_SPM_MAX_NORMALIZED ? len + len / 2 + 16 : TF_SPM_MAX_NORMALIZED);
 	if (len == 0)
 		return true;
 	if (sp->add_dummy_prefix)
-		buf_append(out, space, space_len);
+		tf_buffer_append(out, space, space_len);
 
 	/*
 	 * spm first skips the characters that normalize to " "; starting with
@@ -1137,7 +1103,7 @@ tf_spm_encode_pieces(const void *image, const TfSentencePiece *sp,
 					 const char *text, size_t len, TfSpmPieces *out)
 {
 	SpmView		v;
-	ByteBuf		norm;
+	TfBuffer	norm;
 
 	memset(out, 0, sizeof(*out));
 	spm_view(image, sp, &v);
@@ -1203,7 +1169,7 @@ tf_spm_encode(const void *image, const TfSentencePiece *sp,
 /* Append a run of byte pieces' bytes as UTF-8, each invalid byte as U+FFFD
  * (spm's ProcessBytePieces); empties `bytes`. */
 static void
-flush_bytes(ByteBuf *out, ByteBuf *bytes)
+flush_bytes(TfBuffer *out, TfBuffer *bytes)
 {
 	for (size_t i = 0; i < bytes->len;)
 	{
@@ -1211,12 +1177,12 @@ flush_bytes(ByteBuf *out, ByteBuf *bytes)
 
 		if (m == 0)
 		{
-			buf_append(out, REPLACEMENT_CHAR, 3);
+			tf_buffer_append(out, REPLACEMENT_CHAR, 3);
 			i++;
 		}
 		else
 		{
-			buf_append(out, bytes->data + i, m);
+			tf_buffer_append(out, bytes->data + i, m);
 			i += m;
 		}
 	}
@@ -1226,8 +1192,8 @@ flush_bytes(ByteBuf *out, ByteBuf *bytes)
 /* A decoding in progress: what tf_spm_decode and tf_spm_decode_pieces share. */
 typedef struct SpmDecoder
 {
-	ByteBuf		out;			/* the text so far */
-	ByteBuf		bytes;			/* pending run of byte pieces */
+	TfBuffer	out;			/* the text so far */
+	TfBuffer	bytes;			/* pending run of byte pieces */
 	bool		may_drop_ws;	/* no leading U+2581 dropped yet, or
 								 * remove_extra_whitespaces */
 } SpmDecoder;
@@ -1236,8 +1202,8 @@ typedef struct SpmDecoder
 static void
 decoder_init(SpmDecoder *d, int32_t n)
 {
-	buf_init(&d->out, n > 0 ? ((size_t) n < 65536 ? (size_t) n * 8 : 1 << 19) : 16);
-	buf_init(&d->bytes, 16);
+	tf_buffer_init(&d->out, n > 0 ? ((size_t) n < 65536 ? (size_t) n * 8 : 1 << 19) : 16);
+	tf_buffer_init(&d->bytes, 16);
 	d->may_drop_ws = true;
 }
 
@@ -1256,16 +1222,16 @@ decoder_add(const void *image, const TfSentencePiece *sp, SpmDecoder *d, int32_t
 	{
 		uint8_t		b = (uint8_t) piece_byte(piece, plen);
 
-		buf_append(&d->bytes, &b, 1);
+		tf_buffer_append(&d->bytes, &b, 1);
 		return;
 	}
 	flush_bytes(&d->out, &d->bytes);
 	if (id < 0)
-		buf_append(&d->out, piece, plen);
+		tf_buffer_append(&d->out, piece, plen);
 	else if (types[id] == TF_SPM_CONTROL)
 		return;
 	else if (types[id] == TF_SPM_UNKNOWN)
-		buf_append(&d->out, TF_AT(image, sp->unk_surface, const char), sp->unk_surface_len);
+		tf_buffer_append(&d->out, TF_AT(image, sp->unk_surface, const char), sp->unk_surface_len);
 	else
 	{
 		/*
