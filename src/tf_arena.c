@@ -21,15 +21,7 @@ tf_arena_alloc(TfArena *arena, size_t bytes, size_t align)
 	size_t		start = (arena->size + align - 1) & ~(align - 1);
 	size_t		end = start + bytes;
 
-	if (end > arena->capacity)
-	{
-		size_t		cap = arena->capacity;
-
-		while (cap < end)
-			cap = cap < ((size_t) 1 << 30) ? cap * 2 : cap + ((size_t) 1 << 30);
-		arena->base = tf_realloc(arena->base, cap);
-		arena->capacity = cap;
-	}
+	arena->base = tf_grow(arena->base, &arena->capacity, end);
 	memset(arena->base + arena->size, 0, end - arena->size);
 	arena->size = end;
 	return (TfOffset) start;

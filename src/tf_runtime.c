@@ -98,26 +98,30 @@ tf_check_interrupts(void)
 	hooks.check_interrupts();
 }
 
+void *
+tf_grow(void *ptr, size_t *cap, size_t need)
+{
+	size_t		c = *cap > 0 ? *cap : 16;
+
+	if (need <= *cap)
+		return ptr;
+	while (c < need)
+		c = c < ((size_t) 1 << 30) ? c * 2 : c + ((size_t) 1 << 30);
+	*cap = c;
+	return tf_realloc(ptr, c);
+}
+
 void
 tf_buffer_init(TfBuffer *b, size_t cap)
 {
-	b->cap = cap < 16 ? 16 : cap;
-	b->data = tf_alloc(b->cap);
-	b->len = 0;
+	memset(b, 0, sizeof(*b));
+	b->data = tf_grow(NULL, &b->cap, cap + 1);	/* zeroed: an empty string */
 }
 
 void
 tf_buffer_append(TfBuffer *b, const void *s, size_t n)
 {
-	if (b->len + n + 1 > b->cap)
-	{
-		size_t		cap = b->cap;
-
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		b->data = tf_realloc(b->data, cap);
-		b->cap = cap;
-	}
+	b->data = tf_grow(b->data, &b->cap, b->len + n + 1);
 	memcpy(b->data + b->len, s, n);
 	b->len += n;
 	b->data[b->len] = '\0';

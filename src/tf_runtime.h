@@ -67,6 +67,11 @@ void	   *tf_realloc(void *ptr, size_t size);
 void		tf_free(void *ptr);		/* NULL is fine */
 void		tf_check_interrupts(void);
 
+/* Grow tf_alloc'd block ptr of *cap bytes to hold at least `need`:
+ * doubling up to 1 GiB, then 1 GiB at a time. Returns the block (moved or
+ * not) and updates *cap; the bytes held are kept. */
+void	   *tf_grow(void *ptr, size_t *cap, size_t need);
+
 /* A growing byte buffer in tf_alloc'd memory, NUL-terminated after each
  * append (the NUL not counted in len). */
 typedef struct TfBuffer
@@ -76,7 +81,7 @@ typedef struct TfBuffer
 	size_t		cap;
 } TfBuffer;
 
-/* Start an empty buffer with room for `cap` bytes. */
+/* Start an empty buffer ("") with room for `cap` bytes. */
 void		tf_buffer_init(TfBuffer *b, size_t cap);
 
 /* Append s[0..n). */
