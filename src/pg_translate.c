@@ -80,33 +80,14 @@ run_translate(FunctionCallInfo fcinfo, const PgtfModelRef *ref, const char *cons
 }
 
 /*
- * translate(input text, model text DEFAULT NULL, num_beams int DEFAULT
- * NULL, max_length int DEFAULT NULL) RETURNS text
+ * translate() over argument 0, a text (`array` false) or a text[]: the
+ * translation, or the translations in the same positions (NULL for NULL),
+ * decoded in batches.
  */
-Datum
-translate_text(PG_FUNCTION_ARGS)
+static Datum
+translate_call(FunctionCallInfo fcinfo, bool array)
 {
-	PgtfModelRef	ref;
-	const char *utf8;
-	size_t		len;
-	text	   *result;
-
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	ref = pgtf_model_lookup(pgtf_model_arg(fcinfo, 1), TF_ARCH_MARIAN, "transformer.translation_model");
-	utf8 = pgtf_text_utf8(PG_GETARG_TEXT_PP(0), &len);
-	run_translate(fcinfo, &ref, &utf8, &len, 1, &result);
-	PG_RETURN_TEXT_P(result);
-}
-
-/*
- * translate(inputs text[], ...) RETURNS text[]: the translations in the
- * same positions (NULL for NULL), decoded in batches.
- */
-Datum
-translate_batch(PG_FUNCTION_ARGS)
-{
-	ArrayType  *arr;
+	ArrayType  *arr = NULL;
 	Datum	   *elems;
 	bool	   *nulls;
 	int			n,
@@ -114,20 +95,49 @@ translate_batch(PG_FUNCTION_ARGS)
 	const char **texts;
 	size_t	   *lens;
 	text	  **results;
-	PgtfModelRef	ref;
+	PgtfModelRef ref;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	arr = PG_GETARG_ARRAYTYPE_P(0);
 	ref = pgtf_model_lookup(pgtf_model_arg(fcinfo, 1), TF_ARCH_MARIAN, "transformer.translation_model");
-	k = pgtf_text_array_utf8(arr, &n, &nulls, &texts, &lens);
+	if (array)
+	{
+		arr = PG_GETARG_ARRAYTYPE_P(0);
+		k = pgtf_text_array_utf8(arr, &n, &nulls, &texts, &lens);
+	}
+	else
+	{
+		texts = palloc(sizeof(char *));
+		lens = palloc(sizeof(size_t));
+		texts[0] = pgtf_text_utf8(PG_GETARG_TEXT_PP(0), &lens[0]);
+		k = n = 1;
+	}
 	results = palloc(sizeof(text *) * (k + 1));
-	elems = palloc(sizeof(Datum) * (n + 1));
 	/* with k = 0 too: the options are checked all the same */
 	run_translate(fcinfo, &ref, texts, lens, k, results);
+	if (!array)
+		PG_RETURN_TEXT_P(results[0]);
+	elems = palloc(sizeof(Datum) * (n + 1));
 	k = 0;
 	for (int i = 0; i < n; i++)
 		elems[i] = nulls[i] ? (Datum) 0 : PointerGetDatum(results[k++]);
 	PG_RETURN_ARRAYTYPE_P(construct_md_array(elems, nulls, ARR_NDIM(arr), ARR_DIMS(arr),
 											 ARR_LBOUND(arr), TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * translate(input text, model text DEFAULT NULL, num_beams int DEFAULT
+ * NULL, max_length int DEFAULT NULL) RETURNS text
+ */
+Datum
+translate_text(PG_FUNCTION_ARGS)
+{
+	return translate_call(fcinfo, false);
+}
+
+/* translate(inputs text[], ...) RETURNS text[] */
+Datum
+translate_batch(PG_FUNCTION_ARGS)
+{
+	return translate_call(fcinfo, true);
 }
