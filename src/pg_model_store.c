@@ -508,6 +508,32 @@ loaded_model_names(void)
 	return buf.len ? buf.data : "none";
 }
 
+/* Without preloading: load the model at `path` into this backend's memory
+ * as `name`, saying so with a NOTICE whose message and hint the caller
+ * gives. */
+static LocalModel *
+load_local(const char *name, const char *path, const char *notice, const char *hint)
+{
+	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "transformer model",
+											  ALLOCSET_DEFAULT_SIZES);
+	TfArena		arena;
+	TfError		err;
+	LocalModel *lm;
+
+	if (!load_image(path, cxt, &arena, &err))
+	{
+		MemoryContextDelete(cxt);
+		pgtf_report(&err);
+	}
+	ereport(NOTICE, (errmsg(notice, name), errhint("%s", hint)));
+	lm = new_local(name);
+	strlcpy(lm->path, path, MAXPGPATH);
+	lm->held = HELD_LOCAL;
+	lm->image = arena.base;
+	lm->context = cxt;
+	return lm;
+}
+
 /* Without preloading: a model named in transformer.models is loaded into
  * this backend on first use. */
 static LocalModel *
@@ -521,29 +547,9 @@ load_local_on_demand(const char *name)
 		List	   *pair = lfirst(lc);
 
 		if (strcmp(linitial(pair), name) == 0)
-		{
-			char	   *path = pgtf_resolve_model_path(lsecond(pair));
-			MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "transformer model",
-													  ALLOCSET_DEFAULT_SIZES);
-			TfArena		arena;
-			TfError		err;
-			LocalModel *lm;
-
-			if (!load_image(path, cxt, &arena, &err))
-			{
-				MemoryContextDelete(cxt);
-				pgtf_report(&err);
-			}
-			ereport(NOTICE,
-					(errmsg("model \"%s\" was loaded into this session's memory", name),
-					 errhint("Add transformer to shared_preload_libraries to load models once for all sessions.")));
-			lm = new_local(name);
-			strlcpy(lm->path, path, MAXPGPATH);
-			lm->held = HELD_LOCAL;
-			lm->image = arena.base;
-			lm->context = cxt;
-			return lm;
-		}
+			return load_local(name, pgtf_resolve_model_path(lsecond(pair)),
+							  "model \"%s\" was loaded into this session's memory",
+							  "Add transformer to shared_preload_libraries to load models once for all sessions.");
 	}
 	return NULL;
 }
@@ -663,27 +669,13 @@ load_model(PG_FUNCTION_ARGS)
 
 	if (store == NULL)
 	{
-		LocalModel *lm;
-
 		if (find_local(name) != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_OBJECT),
 					 errmsg("model \"%s\" is already loaded", name),
 					 errhint("Unload it first with transformer.unload_model('%s').", name)));
-		cxt = AllocSetContextCreate(TopMemoryContext, "transformer model", ALLOCSET_DEFAULT_SIZES);
-		if (!load_image(path, cxt, &arena, &err))
-		{
-			MemoryContextDelete(cxt);
-			pgtf_report(&err);
-		}
-		lm = new_local(name);
-		strlcpy(lm->path, path, MAXPGPATH);
-		lm->held = HELD_LOCAL;
-		lm->image = arena.base;
-		lm->context = cxt;
-		ereport(NOTICE,
-				(errmsg("model \"%s\" was loaded into this session's memory only", name),
-				 errhint("Add transformer to shared_preload_libraries to share loaded models between sessions.")));
+		load_local(name, path, "model \"%s\" was loaded into this session's memory only",
+				   "Add transformer to shared_preload_libraries to share loaded models between sessions.");
 		PG_RETURN_VOID();
 	}
 
