@@ -1,7 +1,8 @@
 # transformer: PostgreSQL extension running transformer models in the backend.
 #
 #   make && make install        build and install (PGXS; needs pg_config on PATH)
-#   make unit                   build and run the C unit tests of the core (prove)
+#   make unit                   build and run the C unit tests of the core (prove),
+#                               generating test/fixtures first when missing
 #   make installcheck           pg_regress suites in test/sql + test/expected (running server)
 #   make pgtap                  pgTAP suites in test/pgtap (running server)
 #   make bench                  benchmarks (bench/README.md)
@@ -61,8 +62,19 @@ test/unit/build/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/tf_*.h) test/unit/t
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) -lutf8proc -lmvec -lm -ldl -lpthread
 
 .PHONY: unit pgtap fixtures bench
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) test/fixtures/.complete
 	prove --exec '' $(UNIT_BINS)
+
+# The fixture tests (test_bert, test_marian, test_translate, ...) read the
+# checkpoints and PyTorch outputs that `make fixtures` writes; generated
+# once, when missing, or refused with what to install.
+test/fixtures/.complete:
+	@/usr/bin/python3 -c 'import torch, numpy, sentencepiece' 2>/dev/null || { \
+		echo "make unit: test/fixtures is missing, and generating it needs /usr/bin/python3 with"; \
+		echo "torch, numpy and sentencepiece (scripts/install-deps installs them);"; \
+		echo "then run 'make fixtures' (about 10 minutes on one core)."; exit 1; }
+	@echo "make unit: generating test/fixtures with the PyTorch reference (make fixtures)"
+	$(MAKE) fixtures
 
 pgtap:
 	pg_prove --ext .sql test/pgtap/
@@ -71,6 +83,7 @@ fixtures:
 	/usr/bin/python3 test/reference/make_bert_fixtures.py --out test/fixtures
 	/usr/bin/python3 test/reference/make_marian_fixtures.py --out test/fixtures
 	/usr/bin/python3 test/reference/make_broken_fixtures.py --out test/fixtures
+	touch test/fixtures/.complete
 
 bench:
 	bench/run
