@@ -94,6 +94,42 @@ fixture_open(const char *dir, int per_sentence, TfArena *arena, char ***sentence
 			  "%s: %d sentences with references", dir, *n_sent);
 }
 
+/* A Marian fixture: fixture_open (three reference lines a sentence) and
+ * translations.txt, one a sentence. The model, or NULL when anything is
+ * missing. */
+static inline const void *
+fixture_open_marian(const char *dir, TfArena *arena, char ***sentences, int *n_sent, char ***ref,
+					char ***texts)
+{
+	char		path[1024];
+	int			n_texts = 0;
+
+	if (!fixture_open(dir, 3, arena, sentences, n_sent, ref))
+		return NULL;
+	snprintf(path, sizeof(path), "%s/translations.txt", dir);
+	*texts = fixture_lines(path, &n_texts);
+	if (!ok(*texts && n_texts == *n_sent, "%s: %d reference translations", dir, n_texts))
+		return NULL;
+	return TF_AT(arena->base, ((TfImageHeader *) arena->base)->model, void);
+}
+
+/* The Marian fixtures: the opus-mt-en-de size and an odd shape. */
+static const char *const fixture_marian_dirs[] = {"test/fixtures/marian-ende-size", "test/fixtures/marian-odd"};
+
+/* dir/name read whole (reported as a check), or NULL. */
+static inline char *
+fixture_file(const char *dir, const char *name, size_t *len)
+{
+	char		path[1024];
+	TfError		err;
+	char	   *data;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	data = tf_read_file(path, len, &err);
+	ok(data != NULL, "read %s", path);
+	return data;
+}
+
 /* A fixture test's main: load OpenBLAS (one thread), then check each
  * directory named on the command line, or the defaults; TAP exit status. */
 static inline int

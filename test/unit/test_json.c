@@ -61,16 +61,13 @@ check_json(void)
 static void
 check_truncated(const char *dir)
 {
-	char		path[1024];
 	TfError		err;
 	size_t		len;
-	char	   *json;
+	char	   *json = fixture_file(dir, "tokenizer.json", &len);
 	int			refused = 0,
 				tried = 0;
 
-	snprintf(path, sizeof(path), "%s/tokenizer.json", dir);
-	json = tf_read_file(path, &len, &err);
-	if (!ok(json != NULL, "read %s", path))
+	if (json == NULL)
 		return;
 	for (size_t cut = 0; cut < len; cut += 1 + len / 300)
 	{

@@ -74,7 +74,6 @@ check_search(const TfArena *arena, const TfMarianModel *m, TfGenerateOptions opt
 static void
 check_fixture(const char *dir)
 {
-	char		path[1024];
 	TfArena		arena;
 	char	  **sentences,
 			  **ref,
@@ -88,17 +87,12 @@ check_fixture(const char *dir)
 				src_ok = 0,
 				too_long = 0,
 				same_text = 0,
-				n_texts = 0,
 				matches;
 	TfGenerateOptions greedy;
 
-	if (!fixture_open(dir, 3, &arena, &sentences, &n_sent, &ref))
+	m = fixture_open_marian(dir, &arena, &sentences, &n_sent, &ref, &texts);
+	if (m == NULL)
 		return;
-	snprintf(path, sizeof(path), "%s/translations.txt", dir);
-	texts = fixture_lines(path, &n_texts);
-	if (!ok(texts && n_texts == n_sent, "%s: %d reference translations", dir, n_texts))
-		return;
-	m = TF_AT(arena.base, ((TfImageHeader *) arena.base)->model, TfMarianModel);
 	cap = m->max_source_tokens > m->generation.max_length ? m->max_source_tokens : m->generation.max_length;
 	buf = calloc(cap + 1, sizeof(double));
 	src = calloc(n_sent, sizeof(int32_t *));
@@ -144,7 +138,5 @@ check_fixture(const char *dir)
 int
 main(int argc, char **argv)
 {
-	static const char *const defaults[] = {"test/fixtures/marian-ende-size", "test/fixtures/marian-odd"};
-
-	return fixture_main(argc, argv, defaults, sizeof(defaults) / sizeof(defaults[0]), check_fixture);
+	return fixture_main(argc, argv, fixture_marian_dirs, 2, check_fixture);
 }

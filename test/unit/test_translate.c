@@ -54,7 +54,6 @@ count_same(char **out, char **expected, int n, const char *what)
 static void
 check_fixture(const char *dir)
 {
-	char		path[1024];
 	TfArena		arena;
 	char	  **sentences,
 			  **ref,
@@ -64,7 +63,6 @@ check_fixture(const char *dir)
 	size_t	   *lens,
 			   *out_lens;
 	int			n_sent,
-				n_texts = 0,
 				cap,
 				same;
 	const TfMarianModel *m;
@@ -75,13 +73,9 @@ check_fixture(const char *dir)
 	size_t		huge_len = TF_SPM_MAX_NORMALIZED + 1;
 	char	   *huge;
 
-	if (!fixture_open(dir, 3, &arena, &sentences, &n_sent, &ref))
+	m = fixture_open_marian(dir, &arena, &sentences, &n_sent, &ref, &texts);
+	if (m == NULL)
 		return;
-	snprintf(path, sizeof(path), "%s/translations.txt", dir);
-	texts = fixture_lines(path, &n_texts);
-	if (!ok(texts && n_texts == n_sent, "%s: %d reference translations", dir, n_texts))
-		return;
-	m = TF_AT(arena.base, ((TfImageHeader *) arena.base)->model, TfMarianModel);
 	cap = m->generation.max_length + 1;
 	buf = calloc(cap, sizeof(double));
 	lens = calloc(n_sent, sizeof(size_t));
@@ -120,6 +114,7 @@ check_fixture(const char *dir)
 	   "%s: a text over %zu bytes is refused: %s", dir, huge_len - 1, err.message);
 	free(huge);
 
+	tf_arena_free(&arena);
 	for (int i = 0; i < n_sent; i++)
 		tf_free(greedy_texts[i]);
 	free(greedy_texts);
@@ -127,13 +122,10 @@ check_fixture(const char *dir)
 	free(out_lens);
 	free(lens);
 	free(buf);
-	tf_arena_free(&arena);
 }
 
 int
 main(int argc, char **argv)
 {
-	static const char *const defaults[] = {"test/fixtures/marian-ende-size", "test/fixtures/marian-odd"};
-
-	return fixture_main(argc, argv, defaults, sizeof(defaults) / sizeof(defaults[0]), check_fixture);
+	return fixture_main(argc, argv, fixture_marian_dirs, 2, check_fixture);
 }
