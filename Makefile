@@ -57,7 +57,7 @@ UNIT_SRCS = $(wildcard test/unit/test_*.c)
 UNIT_BINS = $(patsubst test/unit/%.c,test/unit/build/%,$(UNIT_SRCS))
 UNIT_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Isrc -Itest/unit
 
-test/unit/build/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/tf_*.h) test/unit/tap.h
+test/unit/build/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/tf_*.h) $(wildcard test/unit/*.h)
 	@mkdir -p test/unit/build
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) -lutf8proc -lmvec -lm -ldl -lpthread
 

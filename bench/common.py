@@ -9,7 +9,6 @@ Environment (bench/run sets the first three):
   BENCH_REPEATS   timed repeats per measurement (default 3, quick 2)
   BENCH_THREADS   thread counts to measure (default "1 2")
 """
-import gzip
 import json
 import os
 import statistics
@@ -20,7 +19,8 @@ from pg import text_array
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-DATA = os.path.normpath(os.path.join(ROOT, "..", "shared", "data"))
+sys.path.insert(0, os.path.join(ROOT, "test", "reference"))
+from repo_data import multi30k, read_sts  # noqa: E402,F401  (the bench scripts import them from here)
 FIXTURES = os.environ.get("BENCH_FIXTURES", os.path.join(ROOT, "test", "fixtures"))
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 REPEATS = int(os.environ.get("BENCH_REPEATS", "2" if QUICK else "3"))
@@ -31,31 +31,15 @@ BERT_FIXTURE = "bert-minilm"
 MARIAN_FIXTURE = "marian-ende-size"
 
 
-def sts_rows(split="dev"):
-    """STS Benchmark rows as (sentence_a, sentence_b, gold 0..5), read as
-    the embedder's evaluation recipe reads them."""
-    sys.path.insert(0, os.path.join(ROOT, "models", "recipes"))
-    from eval_sts import read_sts
-    return read_sts(os.path.join(DATA, "stsbenchmark", f"sts-{split}.csv"))
-
-
 def sts_sentences(n):
     """The first n sentences of STS dev, taking both columns row by row
     (a1, b1, a2, b2, ...)."""
     out = []
-    for a, b, _ in sts_rows():
+    for a, b, _ in read_sts():
         out += [a, b]
         if len(out) >= n:
             break
     return out[:n]
-
-
-def multi30k(name, n=None):
-    """Lines of multi30k/task1/<name>.gz (e.g. val.en, test_2016_flickr.de),
-    the first n when given."""
-    with gzip.open(os.path.join(DATA, "multi30k", "task1", name + ".gz"), "rt", encoding="utf-8") as f:
-        lines = [line.rstrip("\n") for line in f]
-    return lines[:n] if n else lines
 
 
 # The two views of every speed table: (title, index in a (wall, cpu) pair,

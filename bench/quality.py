@@ -22,7 +22,7 @@ import sys
 import time
 
 from bleu import corpus_bleu
-from common import QUICK, ROOT, THREADS, multi30k, section, sts_rows
+from common import QUICK, ROOT, THREADS, multi30k, read_sts, section
 from pg import Session, text_array
 
 sys.path.insert(0, os.path.join(ROOT, "models", "recipes"))
@@ -58,7 +58,7 @@ def translation_quality(session):
 
 def embedding_quality(session):
     """Spearman correlation of SQL cosine similarities with STS dev gold."""
-    rows = sts_rows()[:N_STS]
+    rows = read_sts()[:N_STS]
     t0 = time.perf_counter()
     sims = session.execute(
         f"SELECT 1 - cosine_distance(x.e, y.e) FROM embed($1::text[], '{EMBEDDER}') WITH ORDINALITY x(e, k) "

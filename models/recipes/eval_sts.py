@@ -4,7 +4,10 @@ computed in PyTorch through test/reference/bert.py and bert_tokenizer.py:
 Spearman rank correlation (ties get their average rank) between the cosine
 similarity of the two sentence embeddings and the gold score.
 
-    /usr/bin/python3 models/recipes/eval_sts.py --model DIR [--split dev]
+    /usr/bin/python3 models/recipes/eval_sts.py --model DIR [--sts FILE]
+
+FILE defaults to the STS dev set in the repository (test/data/stsbenchmark);
+another split, such as the training data's sts-train.csv, scores the same way.
 """
 import argparse
 import os
@@ -16,20 +19,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "reference"))
-STS = os.path.join(HERE, "..", "..", "..", "shared", "data", "stsbenchmark")
-
-
-def read_sts(path):
-    """STS Benchmark file -> list of (sentence_a, sentence_b, gold 0..5).
-    Tab-separated; gold in column 5, the sentences in columns 6 and 7 (some
-    lines carry extra trailing columns). Split on tabs only: the text holds
-    unbalanced quotes that a CSV reader would misparse."""
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            cols = line.rstrip("\n").split("\t")
-            out.append((cols[5], cols[6], float(cols[4])))
-    return out
+from repo_data import STS_DEV, read_sts  # noqa: E402
 
 
 def ranks(x):
@@ -56,15 +46,15 @@ def main():
     from bert import SentenceEmbedder
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
-    ap.add_argument("--split", default="dev", choices=("dev", "train"))
+    ap.add_argument("--sts", default=STS_DEV, help="STS Benchmark file (default: the dev set)")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    pairs = read_sts(os.path.join(STS, f"sts-{args.split}.csv"))
+    pairs = read_sts(args.sts)
     emb = SentenceEmbedder(args.model)
     a = F.normalize(emb.embed([p[0] for p in pairs]), dim=-1)
     b = F.normalize(emb.embed([p[1] for p in pairs]), dim=-1)
     cos = (a * b).sum(-1).tolist()
-    print(f"STS {args.split}: {len(pairs)} pairs, Spearman {spearman(cos, [p[2] for p in pairs]):.4f}")
+    print(f"STS {os.path.basename(args.sts)}: {len(pairs)} pairs, Spearman {spearman(cos, [p[2] for p in pairs]):.4f}")
 
 
 if __name__ == "__main__":

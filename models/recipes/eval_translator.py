@@ -15,7 +15,6 @@ and decoded with special tokens skipped.  Prints the BLEU line and writes
 the hypotheses, one per line in test-set order, to --out.
 """
 import argparse
-import gzip
 import os
 import sys
 import time
@@ -30,15 +29,9 @@ from bleu import corpus_bleu, format_score  # noqa: E402
 from generate import generate, generation_options  # noqa: E402
 from marian import load_checkpoint  # noqa: E402
 from marian_tokenizer import MarianTokenizer  # noqa: E402
+from repo_data import MULTI30K, read_gz_lines  # noqa: E402
 
-TEST = os.path.join(ROOT, "..", "shared", "data", "multi30k", "task1", "test_2016_flickr")
-
-
-def read_gz(path, limit):
-    """First `limit` lines (all when None) of a gzip'd UTF-8 text file."""
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        lines = [line.rstrip("\n") for line in f]
-    return lines[:limit] if limit else lines
+TEST = os.path.join(MULTI30K, "test_2016_flickr")
 
 
 def translate(model, tokenizer, opts, sentences, batch_size):
@@ -70,7 +63,7 @@ def main():
     model = load_checkpoint(args.model)
     tokenizer = MarianTokenizer(args.model)
     opts = generation_options(args.model, num_beams=args.beams, max_length=args.max_length)
-    sources, refs = read_gz(args.src, args.limit), read_gz(args.ref, args.limit)
+    sources, refs = read_gz_lines(args.src, args.limit), read_gz_lines(args.ref, args.limit)
     out = args.out or os.path.join(
         "/tmp", f"{os.path.basename(os.path.normpath(args.model))}."
         f"{os.path.basename(args.src).split('.')[0]}.beam{opts.num_beams}.txt")

@@ -4,7 +4,11 @@ bert-base-uncased WordPiece vocabulary) from scratch, on CPU, and export it
 in the sentence-transformers layout.
 
     /usr/bin/python3 models/recipes/train_embedder.py --out /work/train/embedder-out \
-        --work /work/train/embedder [--threads 1]
+        --work /work/train/embedder [--data ../shared/data] [--threads 1]
+
+--data is the training data directory (not in the repository): multi30k/
+task1 and task2 and stsbenchmark/sts-train.csv, laid out as the project's
+shared data directory. The tokenizer files and STS dev come from test/data.
 
 Stages (all step counts fixed, so a run is reproducible for a seed):
   a. masked-language modelling (15% of pieces; 80% [MASK], 10% random,
@@ -27,7 +31,6 @@ Pooling, Normalize), 1_Pooling/config.json (mean), 2_Normalize/,
 sentence_bert_config.json and config_sentence_transformers.json.
 """
 import argparse
-import gzip
 import json
 import math
 import os
@@ -44,34 +47,28 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "reference"))
 from bert import BertForMaskedLM, masked_lm_state_dict, pad_batch, pool  # noqa: E402
 from bert_tokenizer import BertTokenizer  # noqa: E402
 from safetensors_io import write_safetensors  # noqa: E402
-from eval_sts import read_sts, spearman  # noqa: E402
+from eval_sts import spearman  # noqa: E402
+from repo_data import BERT_TOKENIZER as TOKENIZER, TRAINING_DATA, read_gz_lines, read_sts  # noqa: E402
 
 DEVICE = torch.device("cpu")  # set by --device
 
-DATA = os.path.join(HERE, "..", "..", "..", "shared", "data")
-TOKENIZER = os.path.join(DATA, "tokenizers", "bert-base-uncased")
 STAGES = ("mlm", "pairs", "sts", "done")
 
 
-def read_gz(*parts):
-    """Lines of a gzip'd text file under DATA."""
-    with gzip.open(os.path.join(DATA, *parts), "rt", encoding="utf-8") as f:
-        return [line.rstrip("\n") for line in f]
-
-
-def load_data(tok, max_len, work):
-    """Tokenized corpora, cached in --work:
+def load_data(tok, max_len, data, work):
+    """Tokenized corpora from the training data directory `data`, cached in --work:
     mlm: list of id lists; captions: list (per image) of 5 id lists;
     sts: list of (ids_a, ids_b, gold)."""
     cache = os.path.join(work, "data.pt")
     if os.path.exists(cache):
         return torch.load(cache)
     enc = lambda lines: [tok.encode(s, max_len) for s in lines]
+    read_gz = lambda *parts: read_gz_lines(os.path.join(data, *parts))
     captions = []
     for split in ("train", "val"):
         cols = [read_gz("multi30k", "task2", f"{split}.{n}.en.gz") for n in range(1, 6)]
         captions += [list(group) for group in zip(*cols)]
-    sts = read_sts(os.path.join(DATA, "stsbenchmark", "sts-train.csv"))
+    sts = read_sts(os.path.join(data, "stsbenchmark", "sts-train.csv"))
     text = read_gz("multi30k", "task1", "train.en.gz") + read_gz("multi30k", "task1", "val.en.gz")
     text += [c for group in captions for c in group] + [s for a, b, _ in sts for s in (a, b)]
     text = sorted(set(t for t in text if t.strip()))
@@ -168,7 +165,7 @@ def cosent_loss(model, batch, pad_id, scale):
 def sts_dev(model, tok, max_len):
     """Spearman of cosine vs gold on STS dev (reported only)."""
     model.eval()
-    dev = read_sts(os.path.join(DATA, "stsbenchmark", "sts-dev.csv"))
+    dev = read_sts()
     cos = []
     for i in range(0, len(dev), 128):
         part = dev[i: i + 128]
@@ -222,6 +219,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--data", default=TRAINING_DATA, help="training data directory (multi30k/, stsbenchmark/)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU is at hand")
     ap.add_argument("--seed", type=int, default=1)
@@ -253,7 +251,7 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     t_start = time.time()
     tok = BertTokenizer.from_dir(TOKENIZER)
-    data = load_data(tok, args.train_len, args.work)
+    data = load_data(tok, args.train_len, args.data, args.work)
     print(f"data: {len(data['mlm'])} MLM sentences, {len(data['captions'])} caption groups, "
           f"{len(data['sts'])} STS train pairs ({time.time() - t_start:.0f}s)", flush=True)
     cfg = config(args)

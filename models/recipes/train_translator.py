@@ -3,7 +3,10 @@
 Multi30k task 1 and export it in Hugging Face's MarianMTModel layout.
 
     /usr/bin/python3 models/recipes/train_translator.py --out models/opus-mt-tiny-en-de \
-        --work /tmp/translator-work [--threads 2] [--hours 2.5] [--device cuda]
+        --work /tmp/translator-work [--data ../shared/data] [--threads 2] [--hours 2.5] [--device cuda]
+
+--data is the training data directory (not in the repository); the recipe
+reads multi30k/task1/{train,val}.{en,de}.gz from it.
 
 Seeded and resumable: every epoch writes a checkpoint to --work, and a
 restarted run continues from the last one. The export (config.json,
@@ -11,7 +14,6 @@ generation_config.json, model.safetensors in F16, source.spm, target.spm,
 vocab.json, tokenizer_config.json) averages the last --average epochs.
 """
 import argparse
-import gzip
 import json
 import math
 import os
@@ -27,24 +29,23 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "reference"))
 from marian import MarianMT  # noqa: E402
+from repo_data import TRAINING_DATA, read_gz_lines  # noqa: E402
 from safetensors_io import write_safetensors  # noqa: E402
 
-DATA = os.path.join(HERE, "..", "..", "..", "shared", "data", "multi30k", "task1")
+
+def read_task1(data, name):
+    """Lines of multi30k/task1/<name>.gz in the training data directory."""
+    return read_gz_lines(os.path.join(data, "multi30k", "task1", name + ".gz"))
 
 
-def read_lines(name):
-    with gzip.open(os.path.join(DATA, name), "rt", encoding="utf-8") as f:
-        return [line.rstrip("\n") for line in f]
-
-
-def train_sentencepiece(work, vocab_size):
+def train_sentencepiece(work, vocab_size, data):
     """One joint unigram model for English and German (shipped as both
     source.spm and target.spm, so embeddings can be shared and tied)."""
     prefix = os.path.join(work, "spm")
     if not os.path.exists(prefix + ".model"):
         text = os.path.join(work, "spm-train.txt")
         with open(text, "w", encoding="utf-8") as f:
-            for line in read_lines("train.en.gz") + read_lines("train.de.gz"):
+            for line in read_task1(data, "train.en") + read_task1(data, "train.de"):
                 f.write(line + "\n")
         spm.SentencePieceTrainer.train(
             input=text, model_prefix=prefix, vocab_size=vocab_size, model_type="unigram",
@@ -166,6 +167,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--data", default=TRAINING_DATA, help="training data directory (multi30k/task1/)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--hours", type=float, default=2.5, help="stop training after this long")
@@ -186,14 +188,14 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     os.makedirs(args.work, exist_ok=True)
-    sp = train_sentencepiece(args.work, args.vocab)
+    sp = train_sentencepiece(args.work, args.vocab, args.data)
     vocab = marian_vocab(sp)
     cfg = config(args, len(vocab))
     pad = cfg["pad_token_id"]
-    train = list(zip(encode(sp, vocab, read_lines("train.en.gz"), 128),
-                     encode(sp, vocab, read_lines("train.de.gz"), 128)))
-    val = list(zip(encode(sp, vocab, read_lines("val.en.gz"), 128),
-                   encode(sp, vocab, read_lines("val.de.gz"), 128)))
+    train = list(zip(encode(sp, vocab, read_task1(args.data, "train.en"), 128),
+                     encode(sp, vocab, read_task1(args.data, "train.de"), 128)))
+    val = list(zip(encode(sp, vocab, read_task1(args.data, "val.en"), 128),
+                   encode(sp, vocab, read_task1(args.data, "val.de"), 128)))
 
     model = MarianMT(cfg).to(args.device)
     for name, p in model.named_parameters():

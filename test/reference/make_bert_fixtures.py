@@ -58,10 +58,8 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from bert import BertForMaskedLM, BertModel, SentenceEmbedder, bert_state_dict, masked_lm_state_dict  # noqa: E402
+from repo_data import BERT_TOKENIZER as TOKENIZER, read_sts  # noqa: E402
 from safetensors_io import write_safetensors  # noqa: E402
-
-DATA = os.path.join(HERE, "..", "..", "..", "shared", "data")
-TOKENIZER = os.path.join(DATA, "tokenizers", "bert-base-uncased")
 
 EXTRA_SENTENCES = [
     "",
@@ -80,11 +78,10 @@ EXTRA_SENTENCES = [
 def sts_sentences(n):
     """The first n distinct sentences of STS dev (column 6 then 7)."""
     out = []
-    with open(os.path.join(DATA, "stsbenchmark", "sts-dev.csv"), encoding="utf-8") as f:
-        for line in f:
-            for s in line.rstrip("\n").split("\t")[5:7]:
-                if s not in out:
-                    out.append(s)
+    for a, b, _ in read_sts():
+        for s in (a, b):
+            if s not in out:
+                out.append(s)
     return out[:n]
 
 

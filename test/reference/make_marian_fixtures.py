@@ -78,7 +78,6 @@ compares that score with itself (HF then stops); an engine must compute the
 hypothesis score and the bound with the same expression to agree.
 """
 import argparse
-import gzip
 import json
 import os
 import shutil
@@ -94,10 +93,9 @@ sys.path.insert(0, HERE)
 from generate import Margins, generate, generation_options  # noqa: E402
 from marian import MarianMT, load_checkpoint  # noqa: E402
 from marian_tokenizer import MarianTokenizer  # noqa: E402
+from repo_data import MARIAN_TOKENIZER as TOKENIZER, multi30k  # noqa: E402
 from safetensors_io import write_safetensors  # noqa: E402
 
-DATA = os.path.join(HERE, "..", "..", "..", "shared", "data")
-TOKENIZER = os.path.join(DATA, "tokenizers", "opus-mt-en-mg")
 EOS = 0
 
 EDGE_SENTENCES = [
@@ -113,8 +111,7 @@ def candidate_sentences():
     """The edge cases (an empty line, a ~170-piece line made of validation
     sentences 100-111, accents, unknown characters, odd spacing), then the
     Multi30k validation English sentences in order."""
-    with gzip.open(os.path.join(DATA, "multi30k", "task1", "val.en.gz"), "rt", encoding="utf-8") as f:
-        val = [line.rstrip("\n") for line in f]
+    val = multi30k("val.en")
     return EDGE_SENTENCES[:1] + [" ".join(val[100:112])] + EDGE_SENTENCES[1:], val
 
 

@@ -26,7 +26,7 @@ marian_tokenizer.MarianTokenizer.decode (Python sentencepiece's
 decode_pieces).
 
 Usage: /usr/bin/python3 test/tokenizers/marian_reference.py [TOKENIZER_DIR]
-  TOKENIZER_DIR defaults to ../shared/data/tokenizers/opus-mt-en-mg.
+  TOKENIZER_DIR defaults to test/data/tokenizers/opus-mt-en-mg.
 Needs Debian's `sentencepiece` package (0.1.97 made the committed files).
 """
 import json
@@ -39,10 +39,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "test", "reference"))
 import marian_tokenizer  # noqa: E402
+from repo_data import DATA, MARIAN_TOKENIZER  # noqa: E402
 
-TOKENIZER = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-    REPO, "..", "shared", "data", "tokenizers", "opus-mt-en-mg")
-DATA = os.path.join(REPO, "test", "data")
+TOKENIZER = sys.argv[1] if len(sys.argv) > 1 else MARIAN_TOKENIZER
 
 
 def run_lines(args, lines):

@@ -4,8 +4,10 @@
 // test/unit/test_wordpiece.c compares the C tokenizer with.
 //
 //   cd test/tokenizers && npm install --ignore-scripts
-//   node test/tokenizers/peer_wordpiece.mjs [--data ../shared/data]
+//   node test/tokenizers/peer_wordpiece.mjs [--data test/data] [--corpus FILE] [--out FILE]
 //
+// --data holds tokenizers/bert-base-uncased and, unless --corpus and --out
+// say otherwise, the corpus and the output.
 // Output, test/data/wordpiece_peer_ids.txt: line i holds the ids of corpus
 // line i, space-separated, WITHOUT the [CLS]/[SEP] the tokenizer would add
 // (add_special_tokens: false); an empty line where there are no tokens.
@@ -22,9 +24,9 @@ const opt = (name, dflt) => {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : dflt;
 };
-const dataDir = resolve(opt('--data', join(root, '..', 'shared', 'data')));
-const corpusPath = opt('--corpus', join(root, 'test', 'data', 'wordpiece_corpus.txt'));
-const outPath = opt('--out', join(root, 'test', 'data', 'wordpiece_peer_ids.txt'));
+const dataDir = resolve(opt('--data', join(root, 'test', 'data')));
+const corpusPath = opt('--corpus', join(dataDir, 'wordpiece_corpus.txt'));
+const outPath = opt('--out', join(dataDir, 'wordpiece_peer_ids.txt'));
 
 // Local files only: tokenizers/bert-base-uncased/{tokenizer.json,tokenizer_config.json}
 env.allowRemoteModels = false;

@@ -11,11 +11,11 @@
 #
 # Needs Debian's `sentencepiece` package (spm_encode, spm_decode; 0.1.97 made
 # the committed files). Usage: test/tokenizers/spm_reference.sh [TOKENIZER_DIR]
-#   TOKENIZER_DIR defaults to ../shared/data/tokenizers/opus-mt-en-mg.
+#   TOKENIZER_DIR defaults to test/data/tokenizers/opus-mt-en-mg.
 set -eu
 cd "$(dirname "$0")/../.."
-models=${1:-../shared/data/tokenizers/opus-mt-en-mg}
 data=test/data
+models=${1:-$data/tokenizers/opus-mt-en-mg}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

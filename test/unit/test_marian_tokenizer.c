@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "data_paths.h"
 #include "fixture.h"
 #include "tap.h"
 #include "tf_marian.h"
@@ -111,7 +112,7 @@ check_fixture(const char *dir)
 	if (ok(m->max_source_tokens == 512 && m->source_vocab.size == 54688,
 		   "%s: opus-mt-en-mg's 54,688-piece vocab.json, 512 source ids (%d, %d)", dir,
 		   m->source_vocab.size, m->max_source_tokens))
-		check_corpus(arena.base, m, "test/data");
+		check_corpus(arena.base, m, TEST_DATA_DIR);
 	tf_arena_free(&arena);
 }
 

@@ -2,8 +2,9 @@
  * test_sentencepiece.c: the SentencePiece tokenizer against the real peer.
  *
  * Usage: test_sentencepiece [SOURCE.spm TARGET.spm [DATA_DIR]], run from the
- *   repository root; the models default to ../shared/data/tokenizers/
- *   opus-mt-en-mg/{source,target}.spm, DATA_DIR to test/data.
+ *   repository root; the models default to the real opus-mt-en-mg
+ *   {source,target}.spm under test/data/tokenizers, DATA_DIR to test/data
+ *   (data_paths.h).
  *
  * Agreement (required: every line identical): for each model, every line of
  * DATA_DIR/spm_corpus.txt is encoded and compared with the ids spm_encode
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "data_paths.h"
 #include "tap.h"
 #include "tf_sentencepiece.h"
 
@@ -659,10 +661,10 @@ int
 main(int argc, char **argv)
 {
 	const char *paths[] = {
-		argc > 1 ? argv[1] : "../shared/data/tokenizers/opus-mt-en-mg/source.spm",
-		argc > 2 ? argv[2] : "../shared/data/tokenizers/opus-mt-en-mg/target.spm",
+		argc > 1 ? argv[1] : MARIAN_SOURCE_SPM,
+		argc > 2 ? argv[2] : MARIAN_TARGET_SPM,
 	};
-	const char *data_dir = argc > 3 ? argv[3] : "test/data";
+	const char *data_dir = argc > 3 ? argv[3] : TEST_DATA_DIR;
 	const char *names[] = {"source", "target"};
 	static const char *const variants[] = {"nodummy", "keepspace", "noescape", "identity",
 	"extras"};

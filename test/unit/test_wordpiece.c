@@ -1,11 +1,11 @@
 /*
  * test_wordpiece.c: the WordPiece tokenizer against Hugging Face.
  *
- *   test_wordpiece VOCAB_TXT DATA_DIR
+ *   test_wordpiece [VOCAB_TXT [DATA_DIR]]
  *
- * VOCAB_TXT is bert-base-uncased's vocab.txt
- * (../shared/data/tokenizers/bert-base-uncased/vocab.txt from the repository
- * root); DATA_DIR holds wordpiece_corpus.txt and wordpiece_peer_ids.txt
+ * VOCAB_TXT is bert-base-uncased's vocab.txt (by default the real one under
+ * test/data/tokenizers, run from the repository root: data_paths.h);
+ * DATA_DIR (test/data) holds wordpiece_corpus.txt and wordpiece_peer_ids.txt
  * (test/data), written by test/tokenizers/make_corpus.py and
  * peer_wordpiece.mjs (Hugging Face's JavaScript tokenizer). Every corpus
  * line must give exactly the peer's ids. Focused checks follow: options,
@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "data_paths.h"
 #include "tap.h"
 #include "tf_arena.h"
 #include "tf_runtime.h"
@@ -637,8 +638,8 @@ check_threads(const Tok *bert)
 int
 main(int argc, char **argv)
 {
-	const char *vocab_path = argc > 1 ? argv[1] : "../shared/data/tokenizers/bert-base-uncased/vocab.txt";
-	const char *data_dir = argc > 2 ? argv[2] : "test/data";
+	const char *vocab_path = argc > 1 ? argv[1] : BERT_VOCAB_TXT;
+	const char *data_dir = argc > 2 ? argv[2] : TEST_DATA_DIR;
 	TfWordPieceOptions o = tf_wordpiece_default_options();
 	Tok			bert;
 	TfError		err;
