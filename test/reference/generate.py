@@ -2,60 +2,73 @@
 """Greedy and beam search exactly as Hugging Face transformers' `generate`
 does them for MarianMTModel, over the reference model of marian.py.
 
-Followed: transformers v4.46 -- generation/utils.py (`_sample` with
-do_sample=False, `_beam_search`, `_get_logits_processor`,
-`_prepare_generated_length`, `_prepare_special_tokens`),
-generation/beam_search.py (`BeamSearchScorer`, `BeamHypotheses`) and
-generation/logits_process.py.  transformers v4.50 rewrote `_beam_search`
-without BeamSearchScorer; that version can differ in rare cases (its
-early-stopping heuristic bounds with the best running beam instead of the
-best candidate, and a finished batch item keeps being searched).
+Followed: transformers v4.57 -- generation/utils.py (`_sample` with
+do_sample=False, `_beam_search` and its helpers `_get_top_k_continuations`,
+`_get_running_beams_for_next_iteration`, `_update_finished_beams`,
+`_check_early_stop_heuristic`, `_beam_search_has_unfinished_sequences`;
+`_get_logits_processor`, `_prepare_generated_length`,
+`_prepare_special_tokens`, `_prepare_generation_config`),
+generation/configuration_utils.py (`GenerationConfig`, `from_model_config`),
+configuration_utils.py (`PretrainedConfig`) and MarianConfig.  v4.50
+rewrote `_beam_search` without BeamSearchScorer; v4.46 differs from it in
+one result-changing rule, noted below.
 
-Options (`generation_options`) come from generation_config.json when the
-model directory has one (then config.json's generation keys are ignored, as
-`GenerationConfig.from_pretrained` replaces the config-derived one), else from
-config.json; missing keys take GenerationConfig's defaults (max_length 20,
-num_beams 1, length_penalty 1.0, early_stopping False, ...); keyword
-overrides act as `generate(**kwargs)`.  As `_prepare_generated_length` does,
-max_new_tokens sets max_length = max_new_tokens + 1, and a max_length left at
-the default 20 (not overridden) becomes min(21, max_position_embeddings).
-Options this reference does not implement (sampling, repetition penalties,
-multi-token bad words, ...) raise NotImplementedError unless inert.
+Options (`generation_options`): from generation_config.json when the model
+directory has one (config.json's generation keys are then ignored, as
+`GenerationConfig.from_pretrained` replaces the config-derived one), a key it
+omits or sets to null taking GenerationConfig's default (max_length 20,
+num_beams 1, length_penalty 1.0, early_stopping False, and None for eos,
+pad, bos, decoder start, forced eos and bad words); else
+`GenerationConfig.from_model_config(MarianConfig(**config.json))`: a key
+config.json omits takes MarianConfig's constructor default (eos_token_id 0,
+pad_token_id 58100, decoder_start_token_id 58100, forced_eos_token_id 0) or
+PretrainedConfig's (max_length 20, num_beams 1, ...), and a key set to null
+is dropped, taking GenerationConfig's default.  Keyword overrides act as
+`generate(**kwargs)`.  As `_prepare_generated_length` does, max_new_tokens
+sets max_length = max_new_tokens + 1, and a max_length of 20 (not overridden)
+becomes min(21, max_position_embeddings).  Options this reference does not
+implement (sampling, repetition penalties, multi-token bad words, ...) raise
+NotImplementedError unless inert.
 
-Decoding: the decoder starts from decoder_start_token_id (bos when unset;
-pad for Marian); max_length counts that start token, so at most
-max_length - 1 tokens are generated.  Logits processors, in HF's order:
-bad_words_ids (single tokens, minus eos) add -inf; min_length sets eos to
--inf while the sequence (start included) is shorter; forced_bos_token_id at
-length 1; forced_eos_token_id at length max_length - 1 sets every other
-token to -inf and eos to 0; renormalize_logits applies log_softmax last.
-Greedy applies them to the raw logits and takes the first argmax.  Beam
-search applies them to log_softmax(logits), adds the beam's running sum,
-keeps the top 2 * num_beams (max(2, 1 + n_eos) * num_beams) candidates of
-each input over all its beams, sends an eos candidate of rank < num_beams to
-the input's finished hypotheses with score sum / generated_len ** length_penalty
-(generated_len counts the eos, not the start token), and continues the first
-num_beams non-eos candidates.  An input is done per BeamHypotheses.is_done
-(early_stopping True: num_beams finished; False: the best candidate's sum
-divided by the current generated length cannot beat the worst finished;
-"never": the same bound taken at max_length when length_penalty > 0); a done
-input's beams are padded.  At max_length the open beams join the finished
-ones (generated_len = max_length - 1) and the best score wins (a tie goes to
-the hypothesis added last, as HF's sort and pop do).  The encoder runs once;
-decoder self-attention keys and values grow by one position per step, cross-
-attention keys and values are computed at the first step and reused, and
-beam reordering selects rows of the self-attention cache only, as v4.46's
-MarianMTModel._reorder_cache does (all beams of an input share one source).
+Decoding: the decoder starts from decoder_start_token_id (bos when unset);
+max_length counts that start token, so at most max_length - 1 tokens are
+generated.  Logits processors, in HF's order: bad_words_ids (single tokens,
+minus eos) add -inf; min_length sets eos to -inf while the sequence (start
+included) is shorter; forced_bos_token_id at length 1; forced_eos_token_id
+at length max_length - 1 sets every other token to -inf and it to 0;
+renormalize_logits applies log_softmax last.  Greedy applies them to the raw
+logits and takes the first argmax.  Beam search applies them to
+log_softmax(logits), adds the beam's running sum, keeps the top
+max(2, 1 + n_eos) * num_beams candidates of each input over all its beams
+(torch.topk), and marks those that end (eos, or length max_length reached).
+The num_beams best that do not end become the running beams (ended ones
+with -1e9 added, should fewer go on).  An ended candidate of rank
+< num_beams joins the input's num_beams finished hypotheses (a torch.topk
+over the old and new) with score sum / generated_len ** length_penalty
+(generated_len counts the eos, not the start token), unless the input has
+stopped: all num_beams finished with early_stopping True, or the early-stop
+heuristic satisfied.  The heuristic, at the new length: all num_beams slots
+finished and the best running beam's sum / (length - 1) ** length_penalty
+(max_length - 1 with early_stopping "never" and length_penalty > 0) not
+above the worst finished score.  (v4.46's BeamSearchScorer bounded with the
+best candidate of the step instead, which may be one that just ended, and
+so stopped later in some cases.)  The loop ends when no input can improve,
+every input is full with early_stopping True, or every candidate ended (at
+max_length).  The output is the best finished hypothesis.  The encoder runs
+once; decoder self-attention keys and values grow by one position per step
+and are reordered by parent beam; cross-attention keys and values are
+computed at the first step and reused.
 
 Returned, per input: HF's output row minus the start token, cut after the
 first eos (the rest is padding): the generated ids up to and including eos,
-or max_length - 1 ids without eos when a beam hypothesis ran to max_length
+or max_length - 1 ids without eos when a hypothesis ran to max_length
 (with forced_eos_token_id set, every output ends in eos).
 
     /usr/bin/python3 test/reference/generate.py --self-test
 checks the search on a tiny random model: cached against recomputed
 decoding, batched against one input at a time, and a beam wide enough to
-hold every prefix against exhaustive enumeration of all outputs.
+hold every prefix against exhaustive enumeration of all outputs; then the
+option and beam rules worked out by hand.
 """
 import argparse
 import dataclasses
@@ -89,6 +102,25 @@ INERT = {
     "remove_invalid_values": False, "penalty_alpha": None, "watermarking_config": None,
 }
 HF_DEFAULT_MAX_LENGTH = 20
+# Without generation_config.json, generate() uses GenerationConfig.
+# from_model_config(MarianConfig(**config.json)) (v4.57): a key config.json
+# omits takes the constructor default of MarianConfig, else of
+# PretrainedConfig (its _get_global_generation_defaults, and None for the
+# token ids); then keys whose value is None are dropped, so GenerationConfig's
+# default applies to them (and to a key set to null).
+MARIAN_CONFIG_DEFAULTS = {
+    "eos_token_id": 0, "pad_token_id": 58100, "decoder_start_token_id": 58100, "forced_eos_token_id": 0,
+}
+PRETRAINED_CONFIG_DEFAULTS = {
+    "max_length": 20, "min_length": 0, "do_sample": False, "early_stopping": False, "num_beams": 1,
+    "num_beam_groups": 1, "diversity_penalty": 0.0, "temperature": 1.0, "top_k": 50, "top_p": 1.0,
+    "typical_p": 1.0, "repetition_penalty": 1.0, "length_penalty": 1.0, "no_repeat_ngram_size": 0,
+    "encoder_no_repeat_ngram_size": 0, "bad_words_ids": None, "num_return_sequences": 1,
+    "output_scores": False, "return_dict_in_generate": False, "forced_bos_token_id": None,
+    "forced_eos_token_id": None, "remove_invalid_values": False, "exponential_decay_length_penalty": None,
+    "suppress_tokens": None, "begin_suppress_tokens": None,
+    "bos_token_id": None, "pad_token_id": None, "eos_token_id": None, "decoder_start_token_id": None,
+}
 
 
 @dataclasses.dataclass
@@ -108,16 +140,25 @@ class GenerationOptions:
     decoder_start_token_id: int
 
 
+def model_config_generation_keys(config):
+    """config.json -> the generation keys GenerationConfig.from_model_config
+    sees: the class defaults filled in, None values dropped."""
+    merged = dict(PRETRAINED_CONFIG_DEFAULTS, **MARIAN_CONFIG_DEFAULTS)
+    merged.update(config)
+    return {k: v for k, v in merged.items() if v is not None}
+
+
 def generation_options(model_dir, **overrides):
     """Options as model.generate(**overrides) would use them for the model in
     `model_dir`; overrides set to None count as not given."""
     with open(os.path.join(model_dir, "config.json")) as f:
         config = json.load(f)
     path = os.path.join(model_dir, "generation_config.json")
-    source = config
     if os.path.exists(path):
         with open(path) as f:
             source = json.load(f)
+    else:
+        source = model_config_generation_keys(config)
     for key, inert in INERT.items():
         if source.get(key) is not None and source[key] != inert:
             raise NotImplementedError(f"generation option {key}={source[key]!r} is not implemented")
@@ -127,7 +168,7 @@ def generation_options(model_dir, **overrides):
     if unknown:
         raise TypeError(f"unknown generation options {sorted(unknown)}")
     opts.update(overrides)
-    return resolve_options(opts, "max_length" in overrides, config.get("max_position_embeddings"))
+    return resolve_options(opts, "max_length" in overrides, config.get("max_position_embeddings", 1024))
 
 
 def resolve_options(opts, max_length_given, max_positions):
@@ -286,139 +327,120 @@ def greedy_search(model, src, opts, margins=None):
     return [cut_after_eos(row, opts.eos) for row in ids[:, 1:].tolist()]
 
 
-class BeamHypotheses:
-    """The finished hypotheses of one input (HF BeamHypotheses)."""
+NOT_A_SCORE = -1.0e9  # HF's stand-in for "no score", added to mask
 
-    def __init__(self, opts, margins=None, item=0):
-        self.num_beams, self.length_penalty = opts.num_beams, opts.length_penalty
-        self.early_stopping, self.max_length = opts.early_stopping, opts.max_length
-        self.beams = []  # (score, ids incl. start, without eos)
-        self.worst_score = 1e9
-        self.margins, self.item = margins, item
 
-    def __len__(self):
-        return len(self.beams)
+@dataclasses.dataclass
+class BeamState:
+    """The search state of v4.57's `_beam_search`, per input and beam, at
+    decoded length cur_len (start token included)."""
+    running: torch.Tensor  # long [batch, beams, max_length]: running beams, [.., 0] = start
+    running_scores: torch.Tensor  # float [batch, beams]: their sums of log-probabilities
+    finished: torch.Tensor  # long [batch, beams, max_length]: finished hypotheses, best first
+    finished_scores: torch.Tensor  # float [batch, beams]: their penalised scores (-1e9: none)
+    is_finished: torch.Tensor  # bool [batch, beams]: slot holds a finished hypothesis
+    improvable: torch.Tensor  # bool [batch, 1]: the early-stop heuristic is not yet satisfied
 
-    def _note(self, gap):
-        if self.margins is not None:
-            self.margins.note(self.item, gap)
+    @classmethod
+    def start(cls, batch, beams, opts):
+        """Beam 0 live with score 0, the others -1e9, nothing finished."""
+        running = torch.full((batch, beams, opts.max_length), -1, dtype=torch.long)
+        running[:, :, 0] = opts.decoder_start_token_id
+        scores = torch.zeros(batch, beams)
+        scores[:, 1:] = NOT_A_SCORE
+        return cls(running, scores, running.clone(), torch.full((batch, beams), NOT_A_SCORE),
+                   torch.zeros(batch, beams, dtype=torch.bool), torch.ones(batch, 1, dtype=torch.bool))
 
-    def add(self, hyp, sum_logprobs, generated_len):
-        """Keep hyp if among the num_beams best by sum / len ** penalty."""
-        score = sum_logprobs / (generated_len ** self.length_penalty)
-        if len(self) < self.num_beams or score > self.worst_score:
-            self.beams.append((score, hyp))
-            if len(self) > self.num_beams:
-                ranked = sorted((s, idx) for idx, (s, _) in enumerate(self.beams))
-                del self.beams[ranked[0][1]]
-                self.worst_score = ranked[1][0]
-            else:
-                self.worst_score = min(score, self.worst_score)
 
-    def is_done(self, best_sum_logprobs, cur_len, prompt_len=1):
-        """cur_len: length the candidate scores were computed for (start incl.)."""
-        if len(self) < self.num_beams:
-            return False
-        if self.early_stopping is True:
-            return True
-        if self.early_stopping == "never" and self.length_penalty > 0.0:
-            best = best_sum_logprobs / (self.max_length - prompt_len) ** self.length_penalty
-        else:
-            best = best_sum_logprobs / (cur_len - prompt_len) ** self.length_penalty
-        if best != self.worst_score:  # equal by construction when the best candidate just finished as the worst
-            self._note(self.worst_score - best)
-        return self.worst_score >= best
+def gather_beams(tensor, index):
+    """tensor [batch, n, ...] -> [batch, k, ...] at index [batch, k]."""
+    while index.dim() < tensor.dim():
+        index = index.unsqueeze(-1)
+    return torch.take_along_dim(tensor, index, dim=1)
 
-    def best(self):
-        """The winning hypothesis, as finalize's sort and pop choose it."""
-        ranked = sorted(self.beams, key=lambda x: x[0])
-        if self.margins is not None and len(ranked) > 1:
-            self._note(ranked[-1][0] - ranked[-2][0])
-        return ranked.pop()[1]
+
+def beam_step(state, log_probs, cur_len, opts, margins=None):
+    """One step of v4.57's `_beam_search` after the processors: log_probs
+    float [batch * beams, V] (processed log-softmax of the running beams at
+    length cur_len) -> (the beams' parent rows long [batch * beams] for the
+    cache, whether every candidate ended).  Updates state in place:
+    _get_top_k_continuations, _get_running_beams_for_next_iteration,
+    _update_finished_beams and _check_early_stop_heuristic."""
+    batch, beams = state.running_scores.shape
+    vocab = log_probs.shape[-1]
+    keep = max(2, 1 + len(opts.eos)) * beams
+    total = (log_probs.view(batch, beams, vocab) + state.running_scores[:, :, None]).view(batch, beams * vocab)
+    top_scores, top = torch.topk(total, keep, dim=1)  # sorted, best first
+    top_beams, top_tokens = torch.div(top, vocab, rounding_mode="floor"), top % vocab
+    if margins is not None:
+        wide_scores, wide = torch.topk(total, min(keep + beams, beams * vocab), dim=1)
+        for i in range(batch):
+            if state.improvable[i, 0] and not (state.is_finished[i].all() and opts.early_stopping is True):
+                margins.note_candidates(i, wide_scores[i].tolist(), (wide[i] % vocab).tolist(), beams, opts.eos)
+    top_seqs = gather_beams(state.running, top_beams)
+    top_seqs[:, :, cur_len] = top_tokens
+    ends = torch.isin(top_tokens, torch.tensor(opts.eos, dtype=torch.long)) | (cur_len + 1 >= opts.max_length)
+
+    # the best beams that do not end go on
+    going_on = top_scores + ends.float() * NOT_A_SCORE
+    chosen = torch.topk(going_on, beams, dim=1).indices
+    state.running = gather_beams(top_seqs, chosen)
+    state.running_scores = gather_beams(going_on, chosen)
+    rows = (gather_beams(top_beams, chosen) + torch.arange(batch)[:, None] * beams).view(-1)
+
+    # ended candidates of rank < num_beams join the finished ones, unless the
+    # input stopped (all finished with early_stopping True, or the heuristic)
+    joins = ends & (torch.arange(keep) < beams)[None, :]
+    penalised = top_scores / ((cur_len + 1 - 1) ** opts.length_penalty)
+    full = state.is_finished.all(dim=1, keepdim=True) & (opts.early_stopping is True)
+    penalised = penalised + full.float() * NOT_A_SCORE  # three additions, as HF rounds them
+    penalised = penalised + (~state.improvable).float() * NOT_A_SCORE
+    penalised = penalised + (~joins).float() * NOT_A_SCORE
+    merged_scores = torch.cat((state.finished_scores, penalised), dim=1)
+    best = torch.topk(merged_scores, beams, dim=1).indices
+    state.finished = gather_beams(torch.cat((state.finished, top_seqs), dim=1), best)
+    state.finished_scores = gather_beams(merged_scores, best)
+    state.is_finished = gather_beams(torch.cat((state.is_finished, joins), dim=1), best)
+
+    # can a running beam still beat the worst finished one, at the new length?
+    new_len = cur_len + 1
+    length = opts.max_length - 1 if opts.early_stopping == "never" and opts.length_penalty > 0.0 else new_len - 1
+    best_possible = state.running_scores[:, :1] / (length ** opts.length_penalty)
+    worst = torch.where(state.is_finished, state.finished_scores.min(dim=1, keepdim=True).values,
+                        torch.tensor(NOT_A_SCORE))
+    if margins is not None:
+        for i in range(batch):
+            if state.improvable[i, 0] and state.is_finished[i].all():
+                margins.note(i, (worst[i, 0] - best_possible[i, 0]).item())
+    state.improvable = state.improvable & (best_possible > worst).any(dim=1, keepdim=True)
+    return rows, bool(ends.all())
 
 
 def beam_search(model, src, opts, margins=None):
-    """HF `_beam_search` with BeamSearchScorer. src [B, S] -> id lists."""
+    """HF v4.57 `_beam_search`. src [B, S] padded ids -> id lists."""
     batch, beams = src.shape[0], opts.num_beams
     src_mask = model.padding_mask(src, model.cfg["pad_token_id"]).repeat_interleave(beams, dim=0)
     enc = model.encode(src).repeat_interleave(beams, dim=0)
     caches = new_caches(model)
-    ids = torch.full((batch * beams, 1), opts.decoder_start_token_id, dtype=torch.long)
-    beam_scores = torch.zeros(batch, beams)
-    beam_scores[:, 1:] = -1e9
-    beam_scores = beam_scores.view(-1)  # float[batch * beams]
-    hyps = [BeamHypotheses(opts, margins, i) for i in range(batch)]
-    done = [False] * batch
-    keep = max(2, 1 + len(opts.eos)) * beams
-    eos = torch.tensor(opts.eos, dtype=torch.long)
+    state = BeamState.start(batch, beams, opts)
     processors = None
+    cur_len = 1
     while True:
+        ids = state.running[:, :, :cur_len].reshape(batch * beams, cur_len)
         logits = step_logits(model, ids, enc, src_mask, caches)
         processors = processors or LogitsProcessors(opts, logits.shape[-1])
-        scores = processors(ids, logits.log_softmax(dim=-1)) + beam_scores[:, None]
-        vocab = scores.shape[-1]
-        scores = scores.view(batch, beams * vocab)
-        top_scores, top = torch.topk(scores, keep, dim=1, largest=True, sorted=True)
-        if margins is not None:
-            wide_scores, wide = torch.topk(scores, keep + beams, dim=1)
-            for i in range(batch):
-                if not done[i]:
-                    margins.note_candidates(i, wide_scores[i].tolist(), (wide[i] % vocab).tolist(), beams, opts.eos)
-        beam_scores, next_tokens, rows = process_candidates(
-            ids, top_scores, top % vocab, torch.div(top, vocab, rounding_mode="floor"), hyps, done, opts)
-        ids = torch.cat([ids[rows], next_tokens[:, None]], dim=-1)
+        rows, all_ended = beam_step(state, processors(ids, logits.log_softmax(dim=-1)), cur_len, opts, margins)
         reorder_caches(caches, rows)
-        if all(done) or ids.shape[1] >= opts.max_length or (opts.eos and torch.isin(ids[:, -1], eos).all()):
+        cur_len += 1
+        # _beam_search_has_unfinished_sequences, over the whole batch
+        if (not state.improvable.any() or (state.is_finished.all() and opts.early_stopping is True)
+                or all_ended):
             break
-    return finalize(ids, beam_scores, hyps, done, opts)
-
-
-def process_candidates(ids, top_scores, top_tokens, top_beams, hyps, done, opts):
-    """BeamSearchScorer.process: candidates [batch, keep] (sorted) -> next
-    beam scores float[batch*beams], tokens long[batch*beams], source rows."""
-    batch, beams = len(hyps), opts.num_beams
-    cur_len = ids.shape[-1] + 1  # the length the candidate scores belong to
-    next_scores = torch.zeros(batch, beams, dtype=top_scores.dtype)
-    next_tokens = torch.zeros(batch, beams, dtype=torch.long)
-    next_rows = torch.zeros(batch, beams, dtype=torch.long)
-    for b in range(batch):
-        if done[b]:
-            next_tokens[b, :] = opts.pad_token_id  # scores and rows stay 0, as HF pads
-            continue
-        filled = 0
-        for rank in range(top_scores.shape[1]):
-            token, score = top_tokens[b, rank].item(), top_scores[b, rank]
-            row = b * beams + top_beams[b, rank].item()
-            if token in opts.eos:
-                if rank >= beams:
-                    continue
-                hyps[b].add(ids[row].tolist(), score.item(), cur_len - 1)
-            else:
-                next_scores[b, filled], next_tokens[b, filled], next_rows[b, filled] = score, token, row
-                filled += 1
-            if filled == beams:
-                break
-        if filled < beams:
-            raise ValueError("fewer non-eos candidates than beams")
-        done[b] = done[b] or hyps[b].is_done(top_scores[b].max().item(), cur_len)
-    return next_scores.view(-1), next_tokens.view(-1), next_rows.view(-1)
-
-
-def finalize(ids, beam_scores, hyps, done, opts):
-    """BeamSearchScorer.finalize: open beams join, best hypothesis per input,
-    eos appended when it fits (i.e. shorter than max_length)."""
-    beams = opts.num_beams
-    for b, hyp in enumerate(hyps):
-        if done[b]:
-            continue
-        for row in range(b * beams, (b + 1) * beams):
-            hyp.add(ids[row].tolist(), beam_scores[row].item(), ids.shape[1] - 1)
-    out = []
-    for hyp in hyps:
-        best = hyp.best()
-        tail = [opts.eos[0]] if opts.eos and len(best) < opts.max_length else []
-        out.append(best[1:] + tail)
-    return out
+    if margins is not None:
+        for i in range(batch):
+            margins.note(i, (state.finished_scores[i, 0] - state.finished_scores[i, 1]).item()
+                         if beams > 1 else math.inf)
+    return [cut_after_eos(row, opts.eos) for row in state.finished[:, 0, 1:].tolist()]
 
 
 def generate(model, sources, opts, margins=None):
@@ -557,39 +579,107 @@ def hand_checks():
     yield "max_length 20 given explicitly stays", resolve_options(dict(base, max_length=20), True, 512).max_length == 20
     yield "max_new_tokens counts after the start token", \
         resolve_options(dict(base, max_new_tokens=7), False, 512).max_length == 8
-    opts = resolve_options(dict(base, num_beams=2, length_penalty=1.0, min_length=0), True, None)
-    hyps, done = [BeamHypotheses(opts)], [False]
-    ids = torch.tensor([[4, 1], [4, 2]])
-    # candidates by rank: eos from beam 1 (kept), token 3 of beam 0, eos of beam 0 at rank 2 (dropped), token 2
-    scores, tokens, rows = process_candidates(
-        ids, torch.tensor([[-1.0, -2.0, -3.0, -4.0]]), torch.tensor([[0, 3, 0, 2]]),
-        torch.tensor([[1, 0, 0, 1]]), hyps, done, opts)
+    for name, cond in beam_hand_checks(base):
+        yield name, cond
+    for name, cond in option_hand_checks():
+        yield name, cond
+
+
+def beam_state(opts, cur_len, running_scores, finished_scores=None):
+    """A BeamState for one input at length cur_len: running beam b holds
+    start, then token b + 1 repeated; finished_scores (penalised, None for an
+    empty slot) fill the finished slots."""
+    beams = opts.num_beams
+    state = BeamState.start(1, beams, opts)
+    for b in range(beams):
+        state.running[0, b, 1:cur_len] = b + 1
+    state.running_scores = torch.tensor([running_scores])
+    for slot, score in enumerate(finished_scores or []):
+        if score is not None:
+            state.finished_scores[0, slot] = score
+            state.is_finished[0, slot] = True
+    return state
+
+
+def beam_hand_checks(base):
+    """(name, passed) for v4.57's beam step on made-up log-probabilities."""
+    inf = math.inf
+    opts = resolve_options(dict(base, num_beams=2, length_penalty=1.0, min_length=0, max_length=8), True, None)
+    state = beam_state(opts, 2, [0.0, -1.0])
+    # ranks: eos of beam 1 (-1.0), token 3 of beam 0 (-2.0), eos of beam 0 (-3.0), token 2 of beam 1 (-4.0)
+    log_probs = torch.tensor([[-3.0, -9.0, -9.0, -2.0, -inf], [0.0, -9.0, -3.0, -9.0, -inf]])
+    rows, all_ended = beam_step(state, log_probs, 2, opts)
     yield "eos of rank < num_beams finishes with score sum / generated_len", \
-        hyps[0].beams == [(-1.0 / 2, [4, 2])] and not done[0]
-    yield "eos of rank >= num_beams is dropped, non-eos fill the beams", \
-        tokens.tolist() == [3, 2] and rows.tolist() == [0, 1] and scores.tolist() == [-2.0, -4.0]
-    hyp = BeamHypotheses(opts)
-    hyp.add([4, 1], -2.0, 2)
-    hyp.add([4, 2, 2], -3.3, 3)
-    hyp.add([4, 3, 3], -3.3, 3)
-    yield "a score equal to the worst is not kept", len(hyp) == 2 and [4, 3, 3] not in [h for _, h in hyp.beams]
-    # finished scores -1.0 and -1.1: worst -1.1; the bound is best_sum / (cur_len - 1)
-    yield "is_done False: -2.4 / 2 = -1.2 <= worst -1.1, done", hyp.is_done(-2.4, 3) is True
-    yield "is_done False: -2.0 / 2 = -1.0 > worst -1.1, not done", hyp.is_done(-2.0, 3) is False
-    never = BeamHypotheses(resolve_options(dict(base, num_beams=2, early_stopping="never", max_length=6), True, None))
-    never.add([4, 1], -2.0, 2)
-    never.add([4, 2, 2], -3.3, 3)
-    yield "is_done never: bound at max_length, -2.4 / 5 > -1.1, not done", never.is_done(-2.4, 3) is False
-    yield "is_done never: -6.0 / 5 = -1.2 <= -1.1, done", never.is_done(-6.0, 3) is True
-    early = BeamHypotheses(resolve_options(dict(base, num_beams=2, early_stopping=True), True, None))
-    early.add([4, 1], -9.0, 2)
-    yield "is_done True: not before num_beams finished", early.is_done(0.0, 3) is False
-    early.add([4, 1, 1], -9.0, 3)
-    yield "is_done True: as soon as num_beams finished", early.is_done(0.0, 3) is True
-    tie = BeamHypotheses(opts)
-    tie.add([4, 1], -2.0, 2)
-    tie.add([4, 2], -2.0, 2)
-    yield "equal scores: the hypothesis added last wins", tie.best() == [4, 2]
+        state.finished_scores[0].tolist() == [-0.5, NOT_A_SCORE] and state.finished[0, 0, :3].tolist() == [4, 2, 0] \
+        and state.is_finished[0].tolist() == [True, False]
+    yield "eos of rank >= num_beams is dropped, the best that go on are the beams", \
+        state.running[0, :, :3].tolist() == [[4, 1, 3], [4, 2, 2]] and state.running_scores[0].tolist() == [-2.0, -4.0] \
+        and rows.tolist() == [0, 1] and not all_ended
+    yield "not stopped while a finished slot is empty", bool(state.improvable[0, 0])
+
+    three = resolve_options(dict(base, num_beams=3, length_penalty=1.0, min_length=0, max_length=8), True, None)
+    one_live = [0.0, NOT_A_SCORE, NOT_A_SCORE]
+    log_probs = torch.tensor([[-2.0, -2.2, -2.3, -2.4, -2.5]] + [[-9.0] * 5] * 2)
+    state = beam_state(three, 2, one_live, [-0.9, -1.05, -1.2])
+    beam_step(state, log_probs, 2, three)
+    yield "finished: the eos at -2.0 / 2 replaces the worst", \
+        [round(x, 6) for x in state.finished_scores[0].tolist()] == [-0.9, -1.0, -1.05]
+    yield "heuristic (v4.57): best running -2.2 / 2 = -1.1 <= worst -1.05, stopped " \
+        "(v4.46's bound, the ended -2.0 / 2 = -1.0, would go on)", not bool(state.improvable[0, 0])
+    state = beam_state(three, 2, one_live, [-0.9, -1.05, -1.2])
+    beam_step(state, log_probs.clone().index_put_((torch.tensor([0]), torch.tensor([1])), torch.tensor(-2.05)),
+              2, three)
+    yield "heuristic: best running -2.05 / 2 = -1.025 > worst -1.05, goes on", bool(state.improvable[0, 0])
+    never = resolve_options(dict(base, num_beams=3, length_penalty=1.0, min_length=0, max_length=6,
+                                 early_stopping="never"), True, None)
+    state = beam_state(never, 2, one_live, [-0.9, -1.05, -1.2])
+    beam_step(state, log_probs, 2, never)
+    yield "heuristic never: bound at max_length, -2.2 / 5 > -1.05, goes on", bool(state.improvable[0, 0])
+    state = beam_state(three, 2, one_live, [-0.9, -1.05, -1.2])
+    state.improvable[0, 0] = False
+    beam_step(state, log_probs, 2, three)
+    yield "a stopped input adds no finished hypothesis", \
+        [round(x, 6) for x in state.finished_scores[0].tolist()] == [-0.9, -1.05, -1.2]
+    early = resolve_options(dict(base, num_beams=3, length_penalty=1.0, min_length=0, max_length=8,
+                                 early_stopping=True), True, None)
+    state = beam_state(early, 2, one_live, [-0.9, -1.05, -1.2])
+    beam_step(state, log_probs, 2, early)
+    yield "early_stopping True: a full input adds no finished hypothesis", \
+        [round(x, 6) for x in state.finished_scores[0].tolist()] == [-0.9, -1.05, -1.2]
+    state = beam_state(three, 7, one_live, [-0.9, -1.05, -1.2])
+    _, all_ended = beam_step(state, log_probs, 7, three)
+    yield "at max_length every candidate ends, the top num_beams join", \
+        all_ended and [round(x, 4) for x in state.finished_scores[0].tolist()] == [-0.2857, -0.3143, -0.3286]
+
+
+def option_hand_checks():
+    """(name, passed) for where generation_options takes each value from."""
+    import tempfile
+    base = {"vocab_size": 10, "pad_token_id": 9, "max_position_embeddings": 64, "decoder_start_token_id": 9}
+
+    def opts_for(config, gen=None, **overrides):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "config.json"), "w") as f:
+                json.dump(config, f)
+            if gen is not None:
+                with open(os.path.join(d, "generation_config.json"), "w") as f:
+                    json.dump(gen, f)
+            return generation_options(d, **overrides)
+
+    o = opts_for(base)
+    yield "no generation_config.json: MarianConfig's forced eos 0 and eos 0, max_length 20 -> 21", \
+        (o.forced_eos_token_id, o.eos, o.max_length, o.num_beams, o.bad_words) == (0, [0], 21, 1, [])
+    o = opts_for(dict(base, forced_eos_token_id=None, max_length=30, num_beams=3))
+    yield "config.json's null forced_eos_token_id forces nothing; its max_length, num_beams apply", \
+        (o.forced_eos_token_id, o.max_length, o.num_beams) == (None, 30, 3)
+    o = opts_for(dict(base, forced_eos_token_id=0, max_length=30, num_beams=3), {"eos_token_id": 0, "bos_token_id": 9})
+    yield "generation_config.json's omissions take GenerationConfig's defaults, not config.json's", \
+        (o.forced_eos_token_id, o.max_length, o.num_beams, o.decoder_start_token_id) == (None, 21, 1, 9)
+    o = opts_for(base, {"decoder_start_token_id": 9, "max_new_tokens": 5}, max_length=12)
+    yield "no eos in generation_config.json: none; max_new_tokens wins over max_length", \
+        (o.eos, o.max_length) == ([], 6)
+    o = opts_for(dict(base, max_position_embeddings=16))
+    yield "a default max_length is capped by max_position_embeddings", o.max_length == 16
 
 
 if __name__ == "__main__":

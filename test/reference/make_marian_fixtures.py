@@ -6,9 +6,10 @@ for the C engine's parity tests.
     /usr/bin/python3 test/reference/make_marian_fixtures.py --out test/fixtures [--only NAME]
 
 Seeded and deterministic (numpy's PCG64 draws the weights).  Each fixture
-directory holds config.json, generation_config.json, model.safetensors,
+directory holds config.json, model.safetensors,
 source.spm, target.spm, vocab.json (+ target_vocab.json when the
-vocabularies are separate), tokenizer_config.json, and:
+vocabularies are separate), tokenizer_config.json (generation_config.json
+unless the fixture tests its absence), and:
 
   sentences.txt  30 source sentences, one per line: first the edge cases
                  (an empty line, a ~170-piece line, accents, characters the
@@ -58,6 +59,10 @@ The fixtures:
       model_max_length 64 (the long sentence is truncated to 63 pieces +
       </s>), num_beams 3, length_penalty 0.6, early_stopping "never",
       max_length 24, renormalize_logits false, no forced eos.
+  marian-nogen, marian-genpartial  marian-odd's weights and tokenizer with
+      other configurations, where options come from class defaults (see
+      nogen_fixture and genpartial_fixture): no generation_config.json, and
+      one that omits keys config.json sets.
 
 Weights (random_weights) are scaled so that outputs vary with the source
 and along the output (a copy loop of the tied table is avoided by a last
@@ -189,6 +194,31 @@ def odd_fixture():
             "qk_gain": 4.0, "branch_gain": 0.5, "logit_std": 8.0, "eos_bias": 20.0, "bias_std": 1.0}
 
 
+def nogen_fixture():
+    """Spec of marian-nogen: marian-odd's weights and files without
+    generation_config.json, so generate() takes its options from config.json
+    through MarianConfig, whose defaults fill what it omits: num_beams 3 and
+    length_penalty 0.6 from config.json; forced_eos_token_id 0 (MarianConfig's
+    default: outputs that reach the limit end in </s>), max_length 20 -> 21
+    (PretrainedConfig's default, then generate()'s rule), no bad words."""
+    spec = odd_fixture()
+    spec["config"].update(num_beams=3, length_penalty=0.6)
+    return dict(spec, name="marian-nogen", generation=None)
+
+
+def genpartial_fixture():
+    """Spec of marian-genpartial: marian-odd's weights with a
+    generation_config.json that omits max_length, forced_eos_token_id and
+    length_penalty, which then take GenerationConfig's defaults (20 -> 21,
+    none, 1.0) although config.json sets max_length 40, forced_eos_token_id 0,
+    num_beams 5 and length_penalty 2.0."""
+    spec = odd_fixture()
+    spec["config"].update(max_length=40, forced_eos_token_id=EOS, num_beams=5, length_penalty=2.0)
+    gen = {"bad_words_ids": [[2]], "decoder_start_token_id": 2, "eos_token_id": EOS, "num_beams": 2,
+           "pad_token_id": 2, "transformers_version": "4.57.0"}
+    return dict(spec, name="marian-genpartial", generation=gen)
+
+
 def random_weights(model, spec):
     """Fill the model from numpy's PCG64 seeded with spec['seed'], tensor by
     tensor in sorted HF-name order: linear weights N(0, gain^2 / fan_in)
@@ -238,8 +268,9 @@ def write_fixture(spec, out_dir):
     random_weights(model, spec)
     write_safetensors(os.path.join(out_dir, "model.safetensors"), model.hf_state_dict(), dtype=spec["dtype"],
                       metadata={"format": "pt"})
-    files = {"config.json": spec["config"], "generation_config.json": spec["generation"],
-             "tokenizer_config.json": spec["tokenizer"], "vocab.json": spec["vocab"]}
+    files = {"config.json": spec["config"], "tokenizer_config.json": spec["tokenizer"], "vocab.json": spec["vocab"]}
+    if spec["generation"] is not None:
+        files["generation_config.json"] = spec["generation"]
     if spec["target_vocab"] is not None:
         files["target_vocab.json"] = spec["target_vocab"]
     for name, obj in files.items():
@@ -314,7 +345,8 @@ def make_reference(spec, out_dir, min_margin, batch_size):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, help="directory for the fixture directories")
-    ap.add_argument("--only", choices=["marian-ende-size", "marian-odd"], help="write one fixture")
+    specs = (ende_fixture(), odd_fixture(), nogen_fixture(), genpartial_fixture())
+    ap.add_argument("--only", choices=[spec["name"] for spec in specs], help="write one fixture")
     ap.add_argument("--min-margin", type=float, default=1e-3, help="smallest deciding score gap kept")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1,
@@ -322,7 +354,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     ok = True
-    for spec in (ende_fixture(), odd_fixture()):
+    for spec in specs:
         if args.only and spec["name"] != args.only:
             continue
         out_dir = os.path.join(args.out, spec["name"])
