@@ -84,23 +84,19 @@ tf_generate_options_merge(const TfGenerateOptions *defaults, const TfGenerateOve
 	return tf_generate_options_check(out, vocab, err);
 }
 
-/* Apply the logits processors to one row of V scores at length cur_len.
- * `zero_forced`: the forced eos gets 0 (beam search) or keeps its value. */
+/* Apply the logits processors to one row of V scores at length cur_len. */
 static void
-process_scores(const TfDecoder *dec, const TfGenerateOptions *o,
-			   float *scores, int cur_len, bool zero_forced)
+process_scores(const TfDecoder *dec, const TfGenerateOptions *o, float *scores, int cur_len)
 {
 	for (int i = 0; i < dec->n_banned; i++)
 		scores[dec->banned[i]] = -INFINITY;
-	if (cur_len < o->min_length)
+	if (cur_len < o->min_length && dec->eos_id >= 0)
 		scores[dec->eos_id] = -INFINITY;
 	if (dec->forced_eos_id >= 0 && cur_len == o->max_length - 1)
 	{
-		float		keep = zero_forced ? 0.0f : scores[dec->forced_eos_id];
-
 		for (int v = 0; v < dec->vocab; v++)
 			scores[v] = -INFINITY;
-		scores[dec->forced_eos_id] = keep;
+		scores[dec->forced_eos_id] = 0.0f;
 	}
 }
 
@@ -111,7 +107,7 @@ greedy_step(const TfDecoder *dec, const TfGenerateOptions *o,
 {
 	int32_t		best = 0;
 
-	process_scores(dec, o, logits, cur_len, false);
+	process_scores(dec, o, logits, cur_len);
 	for (int32_t v = 1; v < dec->vocab; v++)
 		if (logits[v] > logits[best])
 			best = v;			/* first maximum, as torch.argmax */
@@ -184,7 +180,6 @@ beam_step(const TfDecoder *dec, const TfGenerateOptions *o,
 	int			n_cand = 0,
 				n_next = 0;
 	bool		last = cur_len + 1 >= L;
-	float		best_candidate;
 	float		denominator = (float) pow((double) cur_len, (double) o->length_penalty);
 
 	for (int b = 0; b < beams; b++)
@@ -192,7 +187,7 @@ beam_step(const TfDecoder *dec, const TfGenerateOptions *o,
 		float	   *row = logits + (size_t) b * V;
 
 		tf_log_softmax(row, V);
-		process_scores(dec, o, row, cur_len, true);
+		process_scores(dec, o, row, cur_len);
 		if (o->renormalize)
 			tf_log_softmax(row, V);
 		for (int32_t v = 0; v < V; v++)
@@ -205,8 +200,6 @@ beam_step(const TfDecoder *dec, const TfGenerateOptions *o,
 			keep_best(cand, &n_cand, 2 * beams, (Candidate) {score, b, v});
 		}
 	}
-
-	best_candidate = n_cand > 0 ? cand[0].score : -INFINITY;
 
 	/* a candidate that ends joins the finished list if it ranks in the
 	 * first num_beams; the best num_beams that go on become the new beams
@@ -252,7 +245,9 @@ beam_step(const TfDecoder *dec, const TfGenerateOptions *o,
 			st->done = true;
 		if (o->early_stopping == TF_STOP_NEVER && o->length_penalty > 0)
 			generated = L - 1;
-		best = best_candidate / (float) pow((double) generated, (double) o->length_penalty);
+		/* bounded by the best beam that goes on (v4.57), not the best
+		 * candidate, which may just have ended (v4.46) */
+		best = next[0].score / (float) pow((double) generated, (double) o->length_penalty);
 		if (!(best > st->fin_score[beams - 1]))
 			st->improvable = false;
 		if (!st->improvable)

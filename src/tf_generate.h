@@ -1,25 +1,33 @@
 /*
  * tf_generate.h: generation options (defaults, overrides, checks) and
  * greedy and beam search over any encoder-decoder that offers a TfDecoder,
- * as Hugging Face's generate() does them (transformers v4.46: GenerationMixin._sample
- * without sampling, _beam_search with BeamSearchScorer / BeamHypotheses).
+ * as Hugging Face's generate() does them in transformers v4.57
+ * (GenerationMixin._sample without sampling; _beam_search, rewritten in
+ * v4.50 without BeamSearchScorer). Where v4.57 differs from v4.46, v4.57 is
+ * followed (the one difference in results is marked below). A Marian
+ * checkpoint's default options: tf_generation_config.h.
  *
  * Semantics kept:
  *  - decoding starts from decoder_start_token_id; max_length counts it;
- *  - logits processors: banned tokens (bad_words_ids) -> -inf; eos -> -inf
- *    while shorter than min_length; at length max_length - 1 every token but
- *    forced_eos_token_id -> -inf (with 0 for it in beam search, whose scores
- *    are log-softmaxed before the processors run);
- *  - greedy: argmax, a sequence stops at eos or max_length;
+ *  - logits processors, in HF's order: banned tokens (bad_words_ids, the
+ *    eos left out) -> -inf; eos -> -inf while shorter than min_length; at
+ *    length max_length - 1 every token but forced_eos_token_id -> -inf and
+ *    it -> 0; renormalize_logits: log-softmax again after them. Greedy
+ *    applies them to the logits, beam search to their log-softmax;
+ *  - greedy: argmax (the first maximum), a sequence stops at eos or
+ *    max_length;
  *  - beam search: the best 2 * num_beams continuations over all beams; one
  *    that ends (eos, or max_length reached) and ranks within the first
  *    num_beams joins the finished list with score sum_logprobs /
  *    generated_length^length_penalty (eos counted, the start token not);
  *    the best num_beams that do not end continue; early_stopping true stops
- *    a source once num_beams have finished, false once the best candidate's
- *    sum / current generated length^penalty cannot beat the worst finished
- *    one, "never" the same with max_length - 1 when penalty > 0; at
- *    max_length the open beams join the finished ones.
+ *    a source once num_beams have finished; false once num_beams have
+ *    finished and the best continuing beam's sum / current generated
+ *    length^penalty cannot beat the worst finished one (v4.57; v4.46 took
+ *    the best candidate, which may be one that just ended); "never" the same
+ *    with max_length - 1 when penalty > 0. A source that stops adds no more
+ *    finished hypotheses; the best finished one is the output;
+ *  - without an eos (TfDecoder.eos_id -1) only max_length ends a sequence.
  */
 #ifndef TF_GENERATE_H
 #define TF_GENERATE_H
@@ -74,7 +82,7 @@ typedef struct TfDecoder
 	int32_t		vocab;			/* logits per hypothesis */
 	int32_t		max_positions;	/* longest sequence it decodes, start token included */
 	int32_t		start_id;		/* decoder_start_token_id */
-	int32_t		eos_id;
+	int32_t		eos_id;			/* ends a hypothesis; -1: none */
 	int32_t		forced_eos_id;	/* forced at max_length - 1; -1: none */
 	int32_t		n_banned;
 	const int32_t *banned;		/* int32[n_banned]: ids never generated (bad_words_ids) */

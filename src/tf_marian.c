@@ -4,6 +4,8 @@
  */
 #include "tf_marian.h"
 
+#include "tf_generation_config.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +15,7 @@ static const char *const marian_prefixes[] = {"model.", "", NULL};
 static const char *const top_prefixes[] = {"", NULL};
 
 #define MARIAN_LAYER_NORM_EPS 1e-5f	/* torch.nn.LayerNorm's default */
+#define MARIAN_DEFAULT_PAD_ID 58100	/* MarianConfig's pad_token_id default */
 
 static const TfAttentionNames encoder_self_names = {
 	"encoder.layers.%d.self_attn.q_proj.weight", "encoder.layers.%d.self_attn.q_proj.bias",
@@ -104,55 +107,6 @@ map_pieces(TfArena *a, const TfVocab *from, const TfVocab *to, int32_t missing)
 		TF_ARENA_AT(a, off, int32_t)[i] = id >= 0 ? id : missing;
 	}
 	return off;
-}
-
-/* Generation defaults: generation_config.json if present, else config.json,
- * as GenerationConfig.from_model_config does; HF's defaults otherwise. */
-static bool
-load_generation_config(TfModelDir *dir, TfMarianModel *m)
-{
-	TfJson	   *gen = tf_dir_json(dir, "generation_config.json", false);
-	const TfJson *src = gen != NULL ? gen : dir->config;
-	const TfJson *bad = tf_json_get(src, "bad_words_ids");
-	const TfJson *stop = tf_json_get(src, "early_stopping");
-	TfGenerateOptions *g = &m->generation;
-	bool		ok;
-
-	if (dir->err->code != TF_OK)
-		return false;
-	ok = tf_config_int(dir, src, "num_beams", 1, 1, TF_GENERATE_MAX_BEAMS, &g->num_beams) &&
-		tf_config_int(dir, src, "max_length", 20, 1, 1 << 20, &g->max_length) &&
-		tf_config_int(dir, src, "min_length", 0, 0, 1 << 20, &g->min_length) &&
-		tf_config_int(dir, src, "forced_eos_token_id", -1, -1, m->tgt_vocab - 1, &m->forced_eos_id);
-	g->length_penalty = (float) tf_json_number(src, "length_penalty", 1.0, NULL);
-	g->renormalize = tf_json_bool(src, "renormalize_logits", false, NULL);
-	g->early_stopping = TF_STOP_HEURISTIC;
-	if (stop != NULL && stop->type == TF_JSON_BOOL && stop->boolean)
-		g->early_stopping = TF_STOP_EARLY;
-	else if (stop != NULL && stop->type == TF_JSON_STRING && strcmp(stop->string, "never") == 0)
-		g->early_stopping = TF_STOP_NEVER;
-
-	/* bad_words_ids: [[id], ...]; only single-token entries are supported */
-	m->n_banned = 0;
-	if (ok && bad != NULL && bad->type == TF_JSON_ARRAY)
-	{
-		m->banned = tf_arena_alloc(dir->arena, sizeof(int32_t) * (bad->count + 1), 8);
-		for (int32_t i = 0; i < bad->count && ok; i++)
-		{
-			const TfJson *w = &bad->children[i];
-
-			if (w->type != TF_JSON_ARRAY || w->count != 1 || w->children[0].type != TF_JSON_NUMBER ||
-				w->children[0].number < 0 || w->children[0].number >= m->tgt_vocab)
-			{
-				tf_fail(dir->err, TF_ERR_UNSUPPORTED, "unsupported bad_words_ids in the generation config of \"%s\"", dir->path);
-				ok = tf_fail_detail(dir->err, "Only bans of single token ids within the vocabulary are supported.");
-			}
-			else
-				TF_ARENA_AT(dir->arena, m->banned, int32_t)[m->n_banned++] = (int32_t) w->children[0].number;
-		}
-	}
-	tf_json_free(gen);
-	return ok;
 }
 
 /* Is tensor `name` stored under one of the Marian prefixes? */
@@ -276,9 +230,8 @@ tf_marian_load(TfModelDir *dir, int32_t *dim)
 		!tf_config_int(dir, c, "encoder_ffn_dim", -1, 1, 1 << 18, &m.enc_ffn) ||
 		!tf_config_int(dir, c, "decoder_ffn_dim", -1, 1, 1 << 18, &m.dec_ffn) ||
 		!tf_config_int(dir, c, "max_position_embeddings", 1024, 2, 1 << 16, &m.max_positions) ||
-		!tf_config_int(dir, c, "pad_token_id", -1, 0, m.tgt_vocab - 1, &m.pad_id) ||
+		!tf_config_int(dir, c, "pad_token_id", MARIAN_DEFAULT_PAD_ID, 0, m.tgt_vocab - 1, &m.pad_id) ||
 		!tf_config_int(dir, c, "eos_token_id", 0, 0, m.tgt_vocab - 1, &m.eos_id) ||
-		!tf_config_int(dir, c, "decoder_start_token_id", m.pad_id, 0, m.tgt_vocab - 1, &m.decoder_start_id) ||
 		!check_unsupported_switches(dir))
 		return 0;
 	if (m.d_model % m.enc_heads != 0 || m.d_model % m.dec_heads != 0)
@@ -338,7 +291,7 @@ tf_marian_load(TfModelDir *dir, int32_t *dim)
 	if (m.max_source_tokens < 2)
 		m.max_source_tokens = 2;
 
-	if (!load_generation_config(dir, &m) || !load_weights(dir, &m, shared, tied))
+	if (!tf_generation_config_load(dir, &m) || !load_weights(dir, &m, shared, tied))
 		return 0;
 	*dim = m.d_model;
 	return tf_arena_push(dir->arena, &m, sizeof(m), 64);
@@ -776,7 +729,7 @@ tf_marian_decoder(const void *image, const TfMarianModel *m, TfMarianDecoder *st
 		.vocab = m->tgt_vocab,
 		.max_positions = m->max_positions,
 		.start_id = m->decoder_start_id,
-		.eos_id = m->eos_id,
+		.eos_id = m->generation_eos_id,
 		.forced_eos_id = m->forced_eos_id,
 		.n_banned = m->n_banned,
 		.banned = TF_AT(image, m->banned, const int32_t),

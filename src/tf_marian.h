@@ -45,10 +45,12 @@ typedef struct TfMarianModel
 	int32_t		max_source_tokens;	/* source ids per text, </s> included */
 	TfActivation act;
 	float		embed_scale;	/* sqrt(d_model) or 1 */
-	int32_t		pad_id;
-	int32_t		eos_id;
+	int32_t		pad_id;			/* config.json's, for detokenizing */
+	int32_t		eos_id;			/* config.json's: ends a source, skipped when detokenizing */
 	int32_t		unk_id;
+	/* generation (tf_generation_config.h says where each comes from) */
 	int32_t		decoder_start_id;
+	int32_t		generation_eos_id;	/* ends a hypothesis; -1: none */
 	int32_t		forced_eos_id;	/* -1: none */
 	int32_t		n_banned;
 	TfOffset	banned;			/* int32[n_banned]: bad_words_ids of one token */

@@ -114,7 +114,10 @@ fixture_open_marian(const char *dir, TfArena *arena, char ***sentences, int *n_s
 }
 
 /* The Marian fixtures: the opus-mt-en-de size and an odd shape. */
-static const char *const fixture_marian_dirs[] = {"test/fixtures/marian-ende-size", "test/fixtures/marian-odd"};
+static const char *const fixture_marian_dirs[] = {"test/fixtures/marian-ende-size", "test/fixtures/marian-odd",
+"test/fixtures/marian-nogen", "test/fixtures/marian-genpartial"};
+
+#define FIXTURE_MARIAN_N ((int) (sizeof(fixture_marian_dirs) / sizeof(fixture_marian_dirs[0])))
 
 /* dir/name read whole (reported as a check), or NULL. */
 static inline char *

@@ -3,9 +3,12 @@
  * reference (test/reference/marian.py + generate.py) on the random-weight
  * fixtures: identical source ids, identical greedy token ids and identical
  * beam-search token ids (the fixture's own num_beams, length penalty and
- * max_length), sentence by sentence, all sentences decoded in one batch.
+ * max_length, as the checkpoint's configuration gives them: marian-nogen has
+ * no generation_config.json and marian-genpartial one that omits keys, so
+ * their options come from the defaults of tf_generation_config.h), sentence
+ * by sentence, all sentences decoded in one batch.
  *
- *   test_marian [FIXTURE_DIR...]   default: test/fixtures/marian-{ende-size,odd}
+ *   test_marian [FIXTURE_DIR...]   default: test/fixtures/marian-{ende-size,odd,nogen,genpartial}
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,5 +141,5 @@ check_fixture(const char *dir)
 int
 main(int argc, char **argv)
 {
-	return fixture_main(argc, argv, fixture_marian_dirs, 2, check_fixture);
+	return fixture_main(argc, argv, fixture_marian_dirs, FIXTURE_MARIAN_N, check_fixture);
 }

@@ -127,5 +127,5 @@ check_fixture(const char *dir)
 int
 main(int argc, char **argv)
 {
-	return fixture_main(argc, argv, fixture_marian_dirs, 2, check_fixture);
+	return fixture_main(argc, argv, fixture_marian_dirs, FIXTURE_MARIAN_N, check_fixture);
 }
