@@ -2,45 +2,49 @@
 -- marian.py + generate.py, as transformers' generate): for every fixture
 -- sentence, tokenize() gives the reference source ids, and translate() with
 -- the model's own options gives the reference's decoded beam output, alone
--- and batched.
+-- and batched. marian-nogen (no generation_config.json) and
+-- marian-genpartial (one that omits keys) take their options from the
+-- defaults of MarianConfig and GenerationConfig (src/tf_generation_config.h).
 \getenv fixtures FIXTURES
 \set ON_ERROR_STOP 1
 BEGIN;
-SELECT plan(12);
+SELECT plan(20);
 CREATE TEMP TABLE pm AS SELECT pg_postmaster_start_time() AS started;
 
 CREATE FUNCTION pg_temp.lines(path text) RETURNS TABLE(ord bigint, line text) LANGUAGE sql AS $$
     SELECT t.ord, t.line FROM string_to_table(pg_read_file(path), E'\n') WITH ORDINALITY AS t(line, ord)
 $$;
 
-SELECT transformer.load_model('parity-marian-odd', :'fixtures' || '/marian-odd');
+SELECT transformer.load_model('parity-' || d, :'fixtures' || '/' || d)
+FROM unnest(ARRAY['marian-odd', 'marian-nogen', 'marian-genpartial']) AS d;
 
 CREATE TEMP TABLE cases AS
 SELECT m.model, s.ord, s.line AS sentence,
        string_to_array(substr(r.line, 5), ' ')::int[] AS src, t.line AS translation
-FROM (VALUES ('marian-ende-size', 'marian-ende-size'), ('parity-marian-odd', 'marian-odd')) AS m(model, dir)
+FROM (VALUES ('marian-ende-size', 'marian-ende-size'), ('parity-marian-odd', 'marian-odd'),
+             ('parity-marian-nogen', 'marian-nogen'), ('parity-marian-genpartial', 'marian-genpartial')) AS m(model, dir)
 JOIN LATERAL pg_temp.lines(:'fixtures' || '/' || m.dir || '/sentences.txt') AS s ON true
 JOIN LATERAL pg_temp.lines(:'fixtures' || '/' || m.dir || '/reference.txt') AS r ON r.ord = 3 * s.ord - 2
 JOIN LATERAL pg_temp.lines(:'fixtures' || '/' || m.dir || '/translations.txt') AS t ON t.ord = s.ord
 WHERE r.line LIKE 'src %';
 
 SELECT is((SELECT count(*) FROM cases WHERE model = m), 30::bigint, m || ': 30 reference sentences read')
-FROM unnest(ARRAY['marian-ende-size', 'parity-marian-odd']) AS m;
+FROM unnest(ARRAY['marian-ende-size', 'parity-marian-odd', 'parity-marian-nogen', 'parity-marian-genpartial']) AS m;
 
 SELECT is((SELECT count(*) FROM cases WHERE model = m AND src <> ARRAY(SELECT id FROM tokenize(sentence, model))),
           0::bigint, m || ': tokenize() gives the reference source ids on every sentence')
-FROM unnest(ARRAY['marian-ende-size', 'parity-marian-odd']) AS m;
+FROM unnest(ARRAY['marian-ende-size', 'parity-marian-odd', 'parity-marian-nogen', 'parity-marian-genpartial']) AS m;
 
 SELECT is((SELECT count(*) FROM cases WHERE model = m AND translate(sentence, model) <> translation),
           0::bigint, m || ': translate() equals the reference translation on every sentence')
-FROM unnest(ARRAY['marian-ende-size', 'parity-marian-odd']) AS m;
+FROM unnest(ARRAY['marian-ende-size', 'parity-marian-odd', 'parity-marian-nogen', 'parity-marian-genpartial']) AS m;
 
 SELECT is((SELECT count(*) FROM cases c
            JOIN unnest(translate(ARRAY(SELECT sentence FROM cases WHERE model = m ORDER BY ord), m))
                 WITH ORDINALITY AS b(t, ord) ON b.ord = c.ord
            WHERE c.model = m AND b.t <> c.translation),
           0::bigint, m || ': translate(text[]) equals it too, in order')
-FROM unnest(ARRAY['marian-ende-size', 'parity-marian-odd']) AS m;
+FROM unnest(ARRAY['marian-ende-size', 'parity-marian-odd', 'parity-marian-nogen', 'parity-marian-genpartial']) AS m;
 
 -- A model runs once per call, never again while the query is planned (the
 -- planner evaluates STABLE functions of constant arguments to estimate, as
@@ -52,7 +56,7 @@ SELECT is((SELECT calls FROM pg_stat_xact_user_functions
            WHERE funcid = 'translate(text[], text, integer, integer)'::regprocedure),
           1::bigint, 'and translate(text[]) ran once, not also while planning');
 
-SELECT transformer.unload_model('parity-marian-odd');
+SELECT transformer.unload_model(name) FROM transformer.models WHERE name LIKE 'parity-%';
 SELECT is(pg_postmaster_start_time(), (SELECT started FROM pm), 'the server was not restarted');
 SELECT is((SELECT count(*) FROM transformer.models WHERE name LIKE 'parity-%'), 0::bigint,
           'the test model was unloaded');
