@@ -76,11 +76,9 @@ validation sentences are.  Edge cases are kept down to a tenth of that margin
 move a little with the BLAS kernels the machine's CPU gets (OPENBLAS_CORETYPE),
 and a fixed sentence cannot be swapped for another.  An edge case below that,
 or a fixture without both early-ending and max_length outputs, fails the
-script.  One tie is exact by
-construction and not counted: when the best candidate of a step finishes
-and becomes the worst of num_beams finished hypotheses, the stopping test
-compares that score with itself (HF then stops); an engine must compute the
-hypothesis score and the bound with the same expression to agree.
+script.  (The tie v4.46's stopping test made by construction, comparing a
+candidate that just finished as the worst with itself, is gone in v4.57,
+whose bound is the best beam that goes on.)
 """
 import argparse
 import json
