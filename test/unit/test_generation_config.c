@@ -160,40 +160,44 @@ check_lengths(void)
 static void
 check_refused(void)
 {
-	const char *start = "{\"decoder_start_token_id\": 2}";
-
-	refused(start, "{\"bos_token_id\": 4, \"eos_token_id\": 100}", TF_ERR_FORMAT, "eos_token_id",
-			"an eos id outside the vocabulary");
-	refused(start, "{\"bos_token_id\": 4, \"forced_eos_token_id\": 1.5}", TF_ERR_FORMAT, "forced_eos_token_id",
-			"a fractional forced eos id");
-	refused(start, "{\"bos_token_id\": 4, \"eos_token_id\": -1e300}", TF_ERR_FORMAT, "eos_token_id",
-			"a huge negative eos id");
-	refused(start, "{\"bos_token_id\": 4, \"num_beams\": 0}", TF_ERR_FORMAT, "num_beams", "num_beams 0");
-	refused(start, "{\"bos_token_id\": 4, \"num_beams\": 1e10}", TF_ERR_FORMAT, "num_beams", "num_beams 1e10");
-	refused(start, "{\"bos_token_id\": 4, \"max_length\": -3}", TF_ERR_FORMAT, "max_length", "max_length -3");
-	refused(start, "{\"bos_token_id\": 4, \"max_new_tokens\": 0}", TF_ERR_FORMAT, "max_new_tokens",
-			"max_new_tokens 0");
-	refused(start, "{\"bos_token_id\": 4, \"length_penalty\": 1e400}", TF_ERR_FORMAT, "length_penalty",
-			"an infinite length_penalty");
-	refused(start, "{\"bos_token_id\": 4, \"length_penalty\": \"1\"}", TF_ERR_FORMAT, "length_penalty",
-			"a length_penalty string");
-	refused(start, "{\"bos_token_id\": 4, \"early_stopping\": \"sometimes\"}", TF_ERR_FORMAT, "early_stopping",
-			"early_stopping \"sometimes\"");
-	refused(start, "{\"bos_token_id\": 4, \"renormalize_logits\": 1}", TF_ERR_FORMAT, "renormalize_logits",
-			"renormalize_logits 1");
-	refused(start, "{\"bos_token_id\": 4, \"bad_words_ids\": [[-1]]}", TF_ERR_FORMAT, "bad_words_ids",
-			"a negative bad word");
-	refused(start, "{\"bos_token_id\": 4, \"bad_words_ids\": [[1, 2]]}", TF_ERR_UNSUPPORTED, "bad_words_ids",
-			"a bad word of two tokens");
-	refused(start, "{\"bos_token_id\": 4, \"bad_words_ids\": 3}", TF_ERR_FORMAT, "bad_words_ids",
-			"bad_words_ids not a list");
-	refused(start, "{\"bos_token_id\": 4, \"do_sample\": true}", TF_ERR_UNSUPPORTED, "do_sample", "sampling");
-	refused("{\"decoder_start_token_id\": 2, \"no_repeat_ngram_size\": 3}", NULL, TF_ERR_UNSUPPORTED,
-			"no_repeat_ngram_size", "no_repeat_ngram_size in config.json");
-	refused(start, "{\"bos_token_id\": 4, \"forced_bos_token_id\": 3}", TF_ERR_UNSUPPORTED, "forced_bos_token_id",
-			"forced_bos_token_id");
+	static const struct
 	{
-		Loaded		r = load(start, "{\"bos_token_id\": 4, \"do_sample\": false, \"repetition_penalty\": 1.0, "
+		const char *gen;		/* generation_config.json; NULL: the keys go in config.json */
+		const char *config;
+		TfStatus	code;
+		const char *words;		/* in the message */
+		const char *what;
+	}			cases[] = {
+		{"\"eos_token_id\": 100", NULL, TF_ERR_FORMAT, "eos_token_id", "an eos id outside the vocabulary"},
+		{"\"forced_eos_token_id\": 1.5", NULL, TF_ERR_FORMAT, "forced_eos_token_id", "a fractional forced eos id"},
+		{"\"eos_token_id\": -1e300", NULL, TF_ERR_FORMAT, "eos_token_id", "a huge negative eos id"},
+		{"\"num_beams\": 0", NULL, TF_ERR_FORMAT, "num_beams", "num_beams 0"},
+		{"\"num_beams\": 1e10", NULL, TF_ERR_FORMAT, "num_beams", "num_beams 1e10"},
+		{"\"max_length\": -3", NULL, TF_ERR_FORMAT, "max_length", "max_length -3"},
+		{"\"max_new_tokens\": 0", NULL, TF_ERR_FORMAT, "max_new_tokens", "max_new_tokens 0"},
+		{"\"length_penalty\": 1e400", NULL, TF_ERR_FORMAT, "length_penalty", "an infinite length_penalty"},
+		{"\"length_penalty\": \"1\"", NULL, TF_ERR_FORMAT, "length_penalty", "a length_penalty string"},
+		{"\"early_stopping\": \"sometimes\"", NULL, TF_ERR_FORMAT, "early_stopping", "early_stopping \"sometimes\""},
+		{"\"renormalize_logits\": 1", NULL, TF_ERR_FORMAT, "renormalize_logits", "renormalize_logits 1"},
+		{"\"bad_words_ids\": [[-1]]", NULL, TF_ERR_FORMAT, "bad_words_ids", "a negative bad word"},
+		{"\"bad_words_ids\": [[1, 2]]", NULL, TF_ERR_UNSUPPORTED, "bad_words_ids", "a bad word of two tokens"},
+		{"\"bad_words_ids\": 3", NULL, TF_ERR_FORMAT, "bad_words_ids", "bad_words_ids not a list"},
+		{"\"do_sample\": true", NULL, TF_ERR_UNSUPPORTED, "do_sample", "sampling"},
+		{"\"forced_bos_token_id\": 3", NULL, TF_ERR_UNSUPPORTED, "forced_bos_token_id", "forced_bos_token_id"},
+		{NULL, "{\"decoder_start_token_id\": 2, \"no_repeat_ngram_size\": 3}", TF_ERR_UNSUPPORTED,
+		"no_repeat_ngram_size", "no_repeat_ngram_size in config.json"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		char		gen[160];
+
+		snprintf(gen, sizeof(gen), "{\"bos_token_id\": 4, %s}", cases[i].gen ? cases[i].gen : "");
+		refused(cases[i].gen ? "{\"decoder_start_token_id\": 2}" : cases[i].config, cases[i].gen ? gen : NULL,
+				cases[i].code, cases[i].words, cases[i].what);
+	}
+	{
+		Loaded		r = load("{}", "{\"bos_token_id\": 4, \"do_sample\": false, \"repetition_penalty\": 1.0, "
 							 "\"top_k\": 50, \"forced_bos_token_id\": null}", 100, 512);
 
 		ok(r.ok, "inert values of options we do not implement are accepted");
