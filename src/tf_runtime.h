@@ -67,6 +67,20 @@ void	   *tf_realloc(void *ptr, size_t size);
 void		tf_free(void *ptr);		/* NULL is fine */
 void		tf_check_interrupts(void);
 
+/*
+ * For loops over a text whose single steps (a byte, a code point) are too
+ * short to poll each: tf_check_interrupts() once every 65,536 calls, *steps
+ * counting them. Every loop over the whole input of a tokenizer polls, so
+ * that no input, however long, delays a cancel by more than a few
+ * milliseconds.
+ */
+static inline void
+tf_check_interrupts_every(uint32_t *steps)
+{
+	if ((++*steps & 0xFFFF) == 0)
+		tf_check_interrupts();
+}
+
 /* Grow tf_alloc'd block ptr of *cap bytes to hold at least `need`:
  * doubling up to 1 GiB, then 1 GiB at a time. Returns the block (moved or
  * not) and updates *cap; the bytes held are kept. */

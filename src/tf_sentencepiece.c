@@ -947,8 +947,7 @@ normalize(const SpmView *v, const uint8_t *in, size_t len, TfBuffer *out)
 			is_prev_space = false;
 		if (out->len > TF_SPM_MAX_NORMALIZED)
 			return false;
-		if ((++steps & 0xFFFF) == 0)
-			tf_check_interrupts();
+		tf_check_interrupts_every(&steps);
 	}
 
 	if (sp->remove_extra_whitespaces)
@@ -1002,7 +1001,10 @@ segment(const SpmView *v, const uint8_t *norm, int32_t n, int32_t *ids, int32_t 
 		return 0;
 	best = tf_alloc(sizeof(PathEnd) * ((size_t) n + 1));
 	for (int32_t i = 0; i <= n; i++)
+	{
 		best[i].start = -1;
+		tf_check_interrupts_every(&steps);
+	}
 
 	for (int32_t s = 0, mblen; s < n; s += mblen)
 	{
@@ -1048,8 +1050,7 @@ segment(const SpmView *v, const uint8_t *norm, int32_t n, int32_t *ids, int32_t 
 				t->id = sp->unk_id;
 			}
 		}
-		if ((++steps & 0xFFFF) == 0)
-			tf_check_interrupts();
+		tf_check_interrupts_every(&steps);
 	}
 
 	/*
@@ -1065,6 +1066,7 @@ segment(const SpmView *v, const uint8_t *norm, int32_t n, int32_t *ids, int32_t 
 		best[e].start = next;
 		next = e;
 		e = prev;
+		tf_check_interrupts_every(&steps);
 	}
 
 #define EMIT(x, end) do { if (count == max_ids) goto done; \
@@ -1073,6 +1075,7 @@ segment(const SpmView *v, const uint8_t *norm, int32_t n, int32_t *ids, int32_t 
 	{
 		int32_t		id = best[next].id;
 
+		tf_check_interrupts_every(&steps);
 		if (id != sp->unk_id)
 		{
 			EMIT(id, next);

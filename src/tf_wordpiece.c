@@ -43,6 +43,8 @@ typedef struct Encoder
 	uint32_t   *word_off;		/* uint32[word_cap + 1]: byte offset of each
 								 * code point of the word in `word` */
 	size_t		word_cap;		/* code points `word` has room for */
+	uint32_t	steps;			/* code points handled, for
+								 * tf_check_interrupts_every */
 } Encoder;
 
 /* Make room for at least `need` code points in b, growing it by doubling. */
@@ -348,10 +350,11 @@ ccc(int32_t c)
 /*
  * Stable sort of v[n], a run of non-starters, by combining class: insertion
  * sort for short runs, counting sort (with tmp as scratch) for long ones so
- * that a hostile run of marks stays linear.
+ * that a hostile run of marks stays linear (and polls for interrupts,
+ * counting in *steps).
  */
 static void
-sort_run(int32_t *v, size_t n, CpBuf *tmp)
+sort_run(int32_t *v, size_t n, CpBuf *tmp, uint32_t *steps)
 {
 	if (n <= 16)
 	{
@@ -371,20 +374,27 @@ sort_run(int32_t *v, size_t n, CpBuf *tmp)
 		size_t		start[257] = {0};	/* first slot of each class */
 
 		for (size_t i = 0; i < n; i++)
+		{
 			start[ccc(v[i]) + 1]++;
+			tf_check_interrupts_every(steps);
+		}
 		for (int k = 1; k < 257; k++)
 			start[k] += start[k - 1];
 		cp_reserve(tmp, n);
 		for (size_t i = 0; i < n; i++)
+		{
 			tmp->v[start[ccc(v[i])]++] = v[i];
+			tf_check_interrupts_every(steps);
+		}
 		memcpy(v, tmp->v, n * sizeof(int32_t));
 	}
 }
 
 /* Put b's code points in canonical order (NFD's last step) and then drop
- * the nonspacing marks (Mn): BERT's strip-accents. */
+ * the nonspacing marks (Mn): BERT's strip-accents. Polls for interrupts,
+ * counting in *steps. */
 static void
-order_and_strip_marks(CpBuf *b, CpBuf *tmp)
+order_and_strip_marks(CpBuf *b, CpBuf *tmp, uint32_t *steps)
 {
 	size_t		kept = 0;
 
@@ -393,14 +403,21 @@ order_and_strip_marks(CpBuf *b, CpBuf *tmp)
 		size_t		j = i;		/* b->v[i..j) is a run of non-starters */
 
 		while (j < b->n && ccc(b->v[j]) != 0)
+		{
 			j++;
+			tf_check_interrupts_every(steps);
+		}
+		tf_check_interrupts_every(steps);
 		if (j - i > 1)
-			sort_run(b->v + i, j - i, tmp);
+			sort_run(b->v + i, j - i, tmp, steps);
 		i = j + 1;				/* past the starter that ends the run */
 	}
 	for (size_t i = 0; i < b->n; i++)
+	{
 		if (utf8proc_category(b->v[i]) != UTF8PROC_CATEGORY_MN)
 			b->v[kept++] = b->v[i];
+		tf_check_interrupts_every(steps);
+	}
 	b->n = kept;
 }
 
@@ -483,19 +500,26 @@ flush_chunk(Encoder *e)
 	{
 		e->lower.n = 0;
 		for (size_t i = 0; i < src->n; i++)
+		{
 			push_lower(&e->lower, src->v, src->n, i);
+			tf_check_interrupts_every(&e->steps);
+		}
 		src = &e->lower;
 	}
 	if (wp->strip_accents)
 	{
 		e->nfd.n = 0;
 		for (size_t i = 0; i < src->n; i++)
+		{
 			push_nfd(&e->nfd, src->v[i]);
-		order_and_strip_marks(&e->nfd, &e->sort_tmp);
+			tf_check_interrupts_every(&e->steps);
+		}
+		order_and_strip_marks(&e->nfd, &e->sort_tmp, &e->steps);
 		src = &e->nfd;
 	}
 	for (size_t i = 0; i < src->n; i++)
 	{
+		tf_check_interrupts_every(&e->steps);
 		if (!is_punctuation(src->v[i]))
 			continue;
 		if (i > start)
@@ -584,6 +608,7 @@ tf_wordpiece_encode(const void *image, const TfWordPiece *wp, const char *text, 
 		}
 		c = utf8_next((const unsigned char *) text, len, &pos);
 		feed(&e, c < 0 ? REPLACEMENT_CHAR : c);
+		tf_check_interrupts_every(&e.steps);
 	}
 	if (e.n_ids < max_ids)
 		flush_chunk(&e);

@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "data_paths.h"
+#include "polling.h"
 #include "tap.h"
 #include "tf_sentencepiece.h"
 
@@ -310,6 +311,51 @@ check_big(const Model *m, const char *what, char *buf, size_t len)
 	   what, n, tlen, t1 - t0, t2 - t1);
 	tf_free(ids);
 	tf_free(text);
+}
+
+/* One tf_spm_encode call over text[len], for poll_gaps_run. */
+typedef struct EncodeCall
+{
+	const Model *m;
+	const char *text;
+	size_t		len;
+} EncodeCall;
+
+static void
+encode_call(void *arg)
+{
+	const EncodeCall *c = arg;
+	int32_t		ids[512];		/* a Marian model's source length */
+
+	tf_spm_encode(c->m->arena.base, &c->m->sp, c->text, c->len, ids, 512);
+}
+
+/*
+ * 8 MB inputs, read whole although only the first 512 ids are kept: words,
+ * spaces, and one word (one long path of pieces, whose back links are
+ * walked twice). Each pass over the text must poll for interrupts: no
+ * stretch without a poll may take a tenth of the call's CPU time.
+ */
+static void
+check_polling(const Model *m)
+{
+	const size_t len = 8 << 20;
+	char	   *text = malloc(len);
+	const char *shapes[] = {"words", "spaces", "one word"};
+
+	for (int k = 0; k < 3; k++)
+	{
+		EncodeCall	call = {m, text, len};
+		PollGaps	gaps;
+
+		for (size_t i = 0; i < len; i++)
+			text[i] = k == 0 ? "a man rides a bike "[i % 19] : k == 1 ? ' ' : 'x';
+		gaps = poll_gaps_run(encode_call, &call);
+		ok(gaps.polls >= (long) (len >> 17) && gaps.longest < gaps.total / 10,
+		   "8 MB of %s: polled %ld times, longest stretch without a poll %.1f ms of %.1f ms CPU",
+		   shapes[k], gaps.polls, 1000 * gaps.longest, 1000 * gaps.total);
+	}
+	free(text);
 }
 
 /* Deterministic pseudo-random numbers (xorshift64*), for the fuzz checks. */
@@ -727,6 +773,7 @@ main(int argc, char **argv)
 	}
 
 	check_focused(&models[0], &corpus);
+	check_polling(&models[0]);
 	check_relocated(&models[0], &corpus);
 	check_appended((uint8_t *) bytes[0], len[0], &corpus);
 	check_corrupt((uint8_t *) bytes[0], len[0], &corpus);

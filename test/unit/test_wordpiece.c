@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "data_paths.h"
+#include "polling.h"
 #include "tap.h"
 #include "tf_arena.h"
 #include "tf_runtime.h"
@@ -634,6 +635,77 @@ check_threads(const Tok *bert)
 	ok(all, "concurrent calls agree with single calls");
 }
 
+/* One tf_wordpiece_encode call over text[len], for poll_gaps_run. */
+typedef struct EncodeCall
+{
+	const Tok  *tok;
+	const char *text;
+	size_t		len;
+} EncodeCall;
+
+static void
+encode_call(void *arg)
+{
+	const EncodeCall *c = arg;
+	int32_t		ids[128];		/* a BERT model's usual max_seq_length */
+
+	tf_wordpiece_encode(c->tok->arena.base, &c->tok->wp, c->text, c->len, ids, 128);
+}
+
+/* The k-th input shape of check_polling in text[len]; its length in use. */
+static size_t
+fill_shape(char *text, size_t len, int k)
+{
+	for (size_t i = 0; i < len; i++)
+		switch (k)
+		{
+			case 0:
+				text[i] = ' ';
+				break;
+			case 1:
+				text[i] = i % 2 ? '\x01' : ' ';
+				break;
+			case 2:
+				text[i] = 'x';
+				break;
+			case 3:
+				text[i] = i % 2 ? ',' : 'x';
+				break;
+			default:			/* 'a', then U+0301 (UTF-8 cc 81) */
+				text[i] = i == 0 ? 'a' : i % 2 ? '\xcc' : '\x81';
+				break;
+		}
+	return k == 4 ? len - 1 : len;	/* whole accents only */
+}
+
+/*
+ * 8 MB inputs that give few tokens, so that the whole text is read: spaces,
+ * control characters, one word, "x," repeated (one chunk split at every
+ * comma), one letter and then combining accents (a run of non-starters to
+ * sort and strip). Each pass over the text must poll for interrupts: no
+ * stretch without a poll may take a tenth of the call's CPU time (a whole
+ * pass takes about a fifth of it).
+ */
+static void
+check_polling(const Tok *bert)
+{
+	const size_t len = 8 << 20;
+	char	   *text = malloc(len);
+	const char *shapes[] = {"spaces", "control characters", "one word", "x, repeated",
+	"one letter and accents"};
+
+	for (int k = 0; k < 5; k++)
+	{
+		EncodeCall	call = {bert, text, fill_shape(text, len, k)};
+		PollGaps	gaps = poll_gaps_run(encode_call, &call);
+
+		ok(gaps.polls >= (long) (call.len >> 17) && gaps.longest < gaps.total / 10,
+		   "8 MB of %s: polled %ld times, longest stretch without a poll %.1f ms of %.1f ms CPU",
+		   shapes[k], gaps.polls, 1000 * gaps.longest, 1000 * gaps.total);
+	}
+	free(text);
+}
+
 /* Build bert-base-uncased's tokenizer from argv[1], data from argv[2]. */
 int
 main(int argc, char **argv)
@@ -675,6 +747,7 @@ main(int argc, char **argv)
 	check_large(&bert, data_dir);
 	check_relocation(&bert);
 	check_threads(&bert);
+	check_polling(&bert);
 	tf_arena_free(&bert.arena);
 	return done_testing();
 }

@@ -1,0 +1,80 @@
+/*
+ * polling.h: does a core function poll tf_check_interrupts() all along its
+ * work? For the tokenizers, whose input can be a gigabyte of text: a cancel
+ * must not wait for a whole pass over it.
+ *
+ * poll_gaps_run(fn, arg) runs fn(arg) with a hook that records, in CPU time
+ * of the calling thread (so that being descheduled on a busy machine does
+ * not count), the longest stretch without a poll: from the start to the
+ * first poll, between two polls, and from the last poll to the end.
+ */
+#ifndef POLLING_H
+#define POLLING_H
+
+#include <time.h>
+
+#include "tf_runtime.h"
+
+typedef struct PollGaps
+{
+	long		polls;			/* tf_check_interrupts() calls */
+	double		longest;		/* longest stretch without one, CPU seconds */
+	double		total;			/* the whole call, CPU seconds */
+} PollGaps;
+
+static double poll_last;
+static PollGaps poll_gaps;
+
+static double
+poll_cpu_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* Record the stretch since the previous poll (or the start). */
+static void
+poll_record(void)
+{
+	double		now = poll_cpu_now();
+
+	if (now - poll_last > poll_gaps.longest)
+		poll_gaps.longest = now - poll_last;
+	poll_last = now;
+}
+
+/* The hook outside poll_gaps_run: polls that find nothing to do. */
+static void
+poll_ignore(void)
+{
+}
+
+static void
+poll_hook(void)
+{
+	poll_gaps.polls++;
+	poll_record();
+}
+
+/* Run fn(arg) with the recording hook, then put the no-op hook back. */
+static inline PollGaps
+poll_gaps_run(void (*fn) (void *), void *arg)
+{
+	TfHooks		hooks = {0};
+	double		start;
+
+	hooks.check_interrupts = poll_hook;
+	tf_set_hooks(&hooks);
+	poll_gaps = (PollGaps) {0};
+	start = poll_last = poll_cpu_now();
+	fn(arg);
+	poll_record();
+	poll_gaps.total = poll_last - start;
+	hooks.check_interrupts = poll_ignore;
+	tf_set_hooks(&hooks);
+	return poll_gaps;
+}
+
+#endif							/* POLLING_H */
