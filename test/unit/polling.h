@@ -6,13 +6,15 @@
  * poll_gaps_run(fn, arg) runs fn(arg) with a hook that records, in CPU time
  * of the calling thread (so that being descheduled on a busy machine does
  * not count), the longest stretch without a poll: from the start to the
- * first poll, between two polls, and from the last poll to the end.
+ * first poll, between two polls, and from the last poll to the end;
+ * ok_polls_all_along() checks the figures.
  */
 #ifndef POLLING_H
 #define POLLING_H
 
 #include <time.h>
 
+#include "tap.h"
 #include "tf_runtime.h"
 
 typedef struct PollGaps
@@ -75,6 +77,22 @@ poll_gaps_run(void (*fn) (void *), void *arg)
 	hooks.check_interrupts = poll_ignore;
 	tf_set_hooks(&hooks);
 	return poll_gaps;
+}
+
+/*
+ * Run fn(arg), a call over len bytes of input (`what`), and check that it
+ * polled all along: at least once per 128 kB, and no stretch without a poll
+ * taking a tenth of the call's CPU time (a whole pass over the input takes
+ * a fifth of it or more).
+ */
+static inline void
+ok_polls_all_along(const char *what, void (*fn) (void *), void *arg, size_t len)
+{
+	PollGaps	gaps = poll_gaps_run(fn, arg);
+
+	ok(gaps.polls >= (long) (len >> 17) && gaps.longest < gaps.total / 10,
+	   "%.0f MB of %s: polled %ld times, longest stretch without a poll %.1f ms of %.1f ms CPU",
+	   len / 1048576.0, what, gaps.polls, 1000 * gaps.longest, 1000 * gaps.total);
 }
 
 #endif							/* POLLING_H */

@@ -333,8 +333,7 @@ encode_call(void *arg)
 /*
  * 8 MB inputs, read whole although only the first 512 ids are kept: words,
  * spaces, and one word (one long path of pieces, whose back links are
- * walked twice). Each pass over the text must poll for interrupts: no
- * stretch without a poll may take a tenth of the call's CPU time.
+ * walked twice). Each pass over the text must poll for interrupts.
  */
 static void
 check_polling(const Model *m)
@@ -346,14 +345,10 @@ check_polling(const Model *m)
 	for (int k = 0; k < 3; k++)
 	{
 		EncodeCall	call = {m, text, len};
-		PollGaps	gaps;
 
 		for (size_t i = 0; i < len; i++)
 			text[i] = k == 0 ? "a man rides a bike "[i % 19] : k == 1 ? ' ' : 'x';
-		gaps = poll_gaps_run(encode_call, &call);
-		ok(gaps.polls >= (long) (len >> 17) && gaps.longest < gaps.total / 10,
-		   "8 MB of %s: polled %ld times, longest stretch without a poll %.1f ms of %.1f ms CPU",
-		   shapes[k], gaps.polls, 1000 * gaps.longest, 1000 * gaps.total);
+		ok_polls_all_along(shapes[k], encode_call, &call, len);
 	}
 	free(text);
 }

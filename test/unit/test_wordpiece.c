@@ -682,9 +682,7 @@ fill_shape(char *text, size_t len, int k)
  * 8 MB inputs that give few tokens, so that the whole text is read: spaces,
  * control characters, one word, "x," repeated (one chunk split at every
  * comma), one letter and then combining accents (a run of non-starters to
- * sort and strip). Each pass over the text must poll for interrupts: no
- * stretch without a poll may take a tenth of the call's CPU time (a whole
- * pass takes about a fifth of it).
+ * sort and strip). Each pass over the text must poll for interrupts.
  */
 static void
 check_polling(const Tok *bert)
@@ -697,11 +695,8 @@ check_polling(const Tok *bert)
 	for (int k = 0; k < 5; k++)
 	{
 		EncodeCall	call = {bert, text, fill_shape(text, len, k)};
-		PollGaps	gaps = poll_gaps_run(encode_call, &call);
 
-		ok(gaps.polls >= (long) (call.len >> 17) && gaps.longest < gaps.total / 10,
-		   "8 MB of %s: polled %ld times, longest stretch without a poll %.1f ms of %.1f ms CPU",
-		   shapes[k], gaps.polls, 1000 * gaps.longest, 1000 * gaps.total);
+		ok_polls_all_along(shapes[k], encode_call, &call, call.len);
 	}
 	free(text);
 }
