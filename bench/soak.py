@@ -54,6 +54,7 @@ import tempfile
 import threading
 import time
 
+from cancel import TIMEOUT, by_cancel, by_timeout
 from common import QUICK, ROOT, median, multi30k, section, table
 from pg import PgError, Session, server_pids, smaps_rollup, text_array
 
@@ -64,8 +65,6 @@ CALLS = int(os.environ.get("SOAK_CALLS", "1000" if QUICK else "10000"))
 TRIALS = 3 if QUICK else 5
 N_SENTENCES = 32  # distinct inputs per kind; embed_batch takes 8 from each
 BATCH = 8
-TIMEOUT, CANCEL_AFTER = 0.2, 0.3  # seconds, as in bench/cancel.py
-QUERY_CANCELED = "57014"
 
 EMBEDDER, TRANSLATOR = "bert-embed-en", "marian-en-de"
 CHURNED = {EMBEDDER: "churn-embed", TRANSLATOR: "churn-en-de"}
@@ -167,14 +166,16 @@ def use_every_model(session):
 
 
 def server_pss(data_dir):
-    """Pss of every server process summed, in kB."""
-    total = 0
+    """{pid: (process title, Pss kB)} of every server process."""
+    out = {}
     for pid in server_pids(data_dir):
         try:
-            total += smaps_rollup(pid)["Pss"]
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                title = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            out[pid] = (title, smaps_rollup(pid)["Pss"])
         except OSError:
             pass  # exited
-    return total
+    return out
 
 
 def backend_memory(pid):
@@ -286,45 +287,6 @@ def cancel_statements():
     ]
 
 
-def by_timeout(session, sql):
-    """Seconds from the statement_timeout deadline to the error."""
-    session.execute(f"SET statement_timeout = '{int(TIMEOUT * 1000)}ms'")
-    t0 = time.perf_counter()
-    try:
-        session.execute(sql)
-        raise PgError("00000", "finished before the deadline")
-    except PgError as e:
-        if e.sqlstate != QUERY_CANCELED:
-            raise
-        return time.perf_counter() - t0 - TIMEOUT
-    finally:
-        session.execute("RESET statement_timeout")
-
-
-def by_cancel(session, other, sql):
-    """Seconds from another session's pg_cancel_backend() to the error."""
-    outcome = {}
-
-    def run():
-        try:
-            session.execute(sql)
-            outcome["error"] = PgError("00000", "finished before the cancel")
-        except PgError as e:
-            outcome["at"] = time.perf_counter()
-            if e.sqlstate != QUERY_CANCELED:
-                outcome["error"] = e
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    time.sleep(CANCEL_AFTER)
-    sent = time.perf_counter()
-    other.execute("SELECT pg_cancel_backend($1)", [session.pid])
-    worker.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["at"] - sent
-
-
 class Canceller(threading.Thread):
     """The cancellation table, measured from `start_after` seconds on."""
 
@@ -338,7 +300,7 @@ class Canceller(threading.Thread):
         session, other = Session(), Session()
         for label, sql in cancel_statements():
             row = [label]
-            for method in (lambda: by_timeout(session, sql), lambda: by_cancel(session, other, sql)):
+            for method in (lambda: by_timeout(session, sql, []), lambda: by_cancel(session, other, sql, [])):
                 try:
                     ms = [1000 * method() for _ in range(TRIALS)]
                     row += [f"{median(ms):.1f}", f"{max(ms):.1f}"]
@@ -493,9 +455,13 @@ def report(cluster, work):
         print("    " + line)
     print(f"  unacceptable errors, wrong results, aborted clients: {bad}")
 
-    growth = 100 * (pss_after - pss_before) / pss_before
+    before, after = (sum(kb for _, kb in pss.values()) for pss in (pss_before, pss_after))
     print(f"  server PSS (all processes, same 2 sessions, each having used every model): before "
-          f"{pss_before / 1024:.1f} MiB, after {pss_after / 1024:.1f} MiB, growth {growth:+.2f}%")
+          f"{before / 1024:.1f} MiB, after {after / 1024:.1f} MiB, growth {100 * (after - before) / before:+.2f}%")
+    changes = sorted(((kb - pss_before.get(pid, ("", 0))[1], title) for pid, (title, kb) in pss_after.items()),
+                     reverse=True)
+    print("  by process, kB: " + ", ".join(f"{title} {delta:+d}" for delta, title in changes if delta)
+          + "".join(f", {title} gone" for pid, (title, _) in pss_before.items() if pid not in pss_after))
     print(f"  long-lived backend, {CALLS} calls ({long_thread.under_load} of them while pgbench ran), "
           f"memory in kB:")
     table(["calls", "at s", "Pss_Anon", "Private_Clean+Dirty"],
