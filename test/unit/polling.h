@@ -3,7 +3,7 @@
  * work? For the tokenizers, whose input can be a gigabyte of text: a cancel
  * must not wait for a whole pass over it.
  *
- * poll_gaps_run(fn, arg) runs fn(arg) with a hook that records, in CPU time
+ * poll_gaps_run() runs a tokenizer call with a hook that records, in CPU time
  * of the calling thread (so that being descheduled on a busy machine does
  * not count), the longest stretch without a poll: from the start to the
  * first poll, between two polls, and from the last poll to the end;
@@ -60,9 +60,13 @@ poll_hook(void)
 	poll_record();
 }
 
-/* Run fn(arg) with the recording hook, then put the no-op hook back. */
+/* A tokenizer call over text[len] whose polls are checked. */
+typedef void (*PolledEncode) (const void *tokenizer, const char *text, size_t len);
+
+/* Run encode(tokenizer, text, len) with the recording hook, then put the
+ * no-op hook back. */
 static inline PollGaps
-poll_gaps_run(void (*fn) (void *), void *arg)
+poll_gaps_run(PolledEncode encode, const void *tokenizer, const char *text, size_t len)
 {
 	TfHooks		hooks = {0};
 	double		start;
@@ -71,7 +75,7 @@ poll_gaps_run(void (*fn) (void *), void *arg)
 	tf_set_hooks(&hooks);
 	poll_gaps = (PollGaps) {0};
 	start = poll_last = poll_cpu_now();
-	fn(arg);
+	encode(tokenizer, text, len);
 	poll_record();
 	poll_gaps.total = poll_last - start;
 	hooks.check_interrupts = poll_ignore;
@@ -80,15 +84,16 @@ poll_gaps_run(void (*fn) (void *), void *arg)
 }
 
 /*
- * Run fn(arg), a call over len bytes of input (`what`), and check that it
- * polled all along: at least once per 128 kB, and no stretch without a poll
- * taking a tenth of the call's CPU time (a whole pass over the input takes
- * a fifth of it or more).
+ * Run encode(tokenizer, text, len) and check that it polled all along: at
+ * least once per 128 kB of text, and no stretch without a poll taking a
+ * tenth of the call's CPU time (a whole pass over the input takes a fifth
+ * of it or more). `what` names the input.
  */
 static inline void
-ok_polls_all_along(const char *what, void (*fn) (void *), void *arg, size_t len)
+ok_polls_all_along(const char *what, PolledEncode encode, const void *tokenizer,
+				   const char *text, size_t len)
 {
-	PollGaps	gaps = poll_gaps_run(fn, arg);
+	PollGaps	gaps = poll_gaps_run(encode, tokenizer, text, len);
 
 	ok(gaps.polls >= (long) (len >> 17) && gaps.longest < gaps.total / 10,
 	   "%.0f MB of %s: polled %ld times, longest stretch without a poll %.1f ms of %.1f ms CPU",

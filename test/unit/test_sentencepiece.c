@@ -313,21 +313,14 @@ check_big(const Model *m, const char *what, char *buf, size_t len)
 	tf_free(text);
 }
 
-/* One tf_spm_encode call over text[len], for poll_gaps_run. */
-typedef struct EncodeCall
-{
-	const Model *m;
-	const char *text;
-	size_t		len;
-} EncodeCall;
-
+/* A Model's tf_spm_encode of text[len], for ok_polls_all_along. */
 static void
-encode_call(void *arg)
+encode_polled(const void *tokenizer, const char *text, size_t len)
 {
-	const EncodeCall *c = arg;
+	const Model *m = tokenizer;
 	int32_t		ids[512];		/* a Marian model's source length */
 
-	tf_spm_encode(c->m->arena.base, &c->m->sp, c->text, c->len, ids, 512);
+	tf_spm_encode(m->arena.base, &m->sp, text, len, ids, 512);
 }
 
 /*
@@ -344,11 +337,9 @@ check_polling(const Model *m)
 
 	for (int k = 0; k < 3; k++)
 	{
-		EncodeCall	call = {m, text, len};
-
 		for (size_t i = 0; i < len; i++)
 			text[i] = k == 0 ? "a man rides a bike "[i % 19] : k == 1 ? ' ' : 'x';
-		ok_polls_all_along(shapes[k], encode_call, &call, len);
+		ok_polls_all_along(shapes[k], encode_polled, m, text, len);
 	}
 	free(text);
 }

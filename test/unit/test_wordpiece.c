@@ -635,21 +635,14 @@ check_threads(const Tok *bert)
 	ok(all, "concurrent calls agree with single calls");
 }
 
-/* One tf_wordpiece_encode call over text[len], for poll_gaps_run. */
-typedef struct EncodeCall
-{
-	const Tok  *tok;
-	const char *text;
-	size_t		len;
-} EncodeCall;
-
+/* A Tok's tf_wordpiece_encode of text[len], for ok_polls_all_along. */
 static void
-encode_call(void *arg)
+encode_polled(const void *tokenizer, const char *text, size_t len)
 {
-	const EncodeCall *c = arg;
+	const Tok  *tok = tokenizer;
 	int32_t		ids[128];		/* a BERT model's usual max_seq_length */
 
-	tf_wordpiece_encode(c->tok->arena.base, &c->tok->wp, c->text, c->len, ids, 128);
+	tf_wordpiece_encode(tok->arena.base, &tok->wp, text, len, ids, 128);
 }
 
 /* The k-th input shape of check_polling in text[len]; its length in use. */
@@ -693,11 +686,7 @@ check_polling(const Tok *bert)
 	"one letter and accents"};
 
 	for (int k = 0; k < 5; k++)
-	{
-		EncodeCall	call = {bert, text, fill_shape(text, len, k)};
-
-		ok_polls_all_along(shapes[k], encode_call, &call, call.len);
-	}
+		ok_polls_all_along(shapes[k], encode_polled, bert, text, fill_shape(text, len, k));
 	free(text);
 }
 
