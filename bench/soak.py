@@ -298,6 +298,9 @@ class Canceller(threading.Thread):
     def run(self):
         time.sleep(self.start_after)
         session, other = Session(), Session()
+        # PostgreSQL's JIT would compile the longest statements before their
+        # first row, uninterruptibly, for a few hundred ms under load
+        session.execute("SET jit = off")
         for label, sql in cancel_statements():
             row = [label]
             for method in (lambda: by_timeout(session, sql, []), lambda: by_cancel(session, other, sql, [])):
@@ -377,6 +380,7 @@ def report(cluster, work):
     # the adversarial texts of the cancellation table
     control.execute("CREATE TABLE soak_big AS SELECT repeat('a man rides a bike ', 220000) AS words, "
                     "repeat(' ', 20000000) AS spaces, repeat('x', 8000000) AS word")
+    control.execute("ANALYZE")
     control.execute("CHECKPOINT")
     long_lived = Session()
     long_lived.execute("SET client_min_messages = warning")
