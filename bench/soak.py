@@ -412,9 +412,12 @@ def report(cluster, work):
     for thread in (churner, canceller, long_thread):
         thread.join()
 
-    # pgbench's backends gone, both copies loaded again: the same sessions
-    # use every model once more, then PSS
-    while int(control.value("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")) > 2:
+    # every process started since (pgbench's backends, the canceller's)
+    # gone, not only out of pg_stat_activity: an exiting backend still maps
+    # its memory. Both copies are loaded again: the same sessions use every
+    # model once more, then PSS
+    deadline = time.time() + 60
+    while set(server_pids(cluster.data)) - set(pss_before) and time.time() < deadline:
         time.sleep(0.2)
     outcomes_after = [o for s in persistent for o in use_every_model(s)]
     pss_after = server_pss(cluster.data)
