@@ -26,8 +26,9 @@ neither ends a pgbench client nor goes uncounted.
 The soak: pgbench -n, SOAK_CLIENTS clients (16) for SOAK_SECONDS (300; 30
 with BENCH_QUICK), one script per kind and model, while
   - a churner session unloads and reloads the two copies in turn (a model
-    stays away for 0.2 to 1.5 s, then is back for 0.5 to 2 s), so that
-    calls on them see 'model "churn-..." is not loaded' in between;
+    stays away for 0.2 to 1.5 s plus its load_model, which registers it
+    only at the end, then is back for 0.5 to 2 s), so that calls on them
+    see 'model "churn-..." is not loaded' in between;
   - a long-lived session makes SOAK_CALLS calls (10,000; 1,000 quick), a
     fixed mix of all kinds on both models, and its memory is sampled every
     tenth of them: Pss_Anon (its heap; pages shared with the postmaster
