@@ -325,20 +325,21 @@ encode_polled(const void *tokenizer, const char *text, size_t len)
 
 /*
  * 8 MB inputs, read whole although only the first 512 ids are kept: words,
- * spaces, and one word (one long path of pieces, whose back links are
- * walked twice). Each pass over the text must poll for interrupts.
+ * and one word (one long path of pieces, whose back links are walked
+ * twice). Each pass over the text must poll for interrupts. (Spaces
+ * normalize to nothing in a few ms: too short a call to judge its gaps.)
  */
 static void
 check_polling(const Model *m)
 {
 	const size_t len = 8 << 20;
 	char	   *text = malloc(len);
-	const char *shapes[] = {"words", "spaces", "one word"};
+	const char *shapes[] = {"words", "one word"};
 
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 2; k++)
 	{
 		for (size_t i = 0; i < len; i++)
-			text[i] = k == 0 ? "a man rides a bike "[i % 19] : k == 1 ? ' ' : 'x';
+			text[i] = k == 0 ? "a man rides a bike "[i % 19] : 'x';
 		ok_polls_all_along(shapes[k], encode_polled, m, text, len);
 	}
 	free(text);
