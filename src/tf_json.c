@@ -192,25 +192,68 @@ parse_string(JsonParser *p, char **out, size_t *out_len)
 	return true;
 }
 
+/* Advance *i over the decimal digits of s[0..n); how many there were. */
+static size_t
+skip_digits(const char *s, size_t n, size_t *i)
+{
+	size_t		start = *i;
+
+	while (*i < n && s[*i] >= '0' && s[*i] <= '9')
+		(*i)++;
+	return *i - start;
+}
+
+/* Length of the RFC 8259 number at the cursor (-?int frac? exp?), or 0
+ * when there is none: "01", "+1", ".5", "1." and "1e" are not numbers. */
+static size_t
+number_length(const JsonParser *p)
+{
+	const char *s = p->text + p->pos;
+	size_t		n = p->len - p->pos;
+	size_t		i = 0;
+
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0')
+		i++;
+	else if (skip_digits(s, n, &i) == 0)
+		return 0;
+	if (i < n && s[i] == '.')
+	{
+		i++;
+		if (skip_digits(s, n, &i) == 0)
+			return 0;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E'))
+	{
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (skip_digits(s, n, &i) == 0)
+			return 0;
+	}
+	return i;
+}
+
+/* A number; beyond the double range it becomes +-Infinity, as in Python. */
 static bool
 parse_number(JsonParser *p, TfJson *out)
 {
-	char		tmp[64];
-	size_t		start = p->pos;
-	size_t		n;
-	char	   *end;
+	char		small[64];
+	size_t		n = number_length(p);
+	char	   *copy;
 
-	while (p->pos < p->len && strchr("+-0123456789.eE", p->text[p->pos]) != NULL)
-		p->pos++;
-	n = p->pos - start;
-	if (n == 0 || n >= sizeof(tmp))
+	if (n == 0)
 		return syntax_error(p, "bad number");
-	memcpy(tmp, p->text + start, n);
-	tmp[n] = '\0';
-	out->number = strtod(tmp, &end);
-	if (end != tmp + n)
-		return syntax_error(p, "bad number");
+	/* strtod needs a terminated copy: the text may go on with digits */
+	copy = n < sizeof(small) ? small : tf_alloc(n + 1);
+	memcpy(copy, p->text + p->pos, n);
+	copy[n] = '\0';
+	out->number = strtod(copy, NULL);
+	if (copy != small)
+		tf_free(copy);
 	out->type = TF_JSON_NUMBER;
+	p->pos += n;
 	return true;
 }
 
@@ -406,4 +449,23 @@ tf_json_string(const TfJson *obj, const char *key, const char *fallback, bool *o
 	const TfJson *v = typed_member(obj, key, TF_JSON_STRING, ok);
 
 	return v ? v->string : fallback;
+}
+
+bool
+tf_json_int_value(const TfJson *v, int64_t min, int64_t max, int64_t *out)
+{
+	double		d;
+	int64_t		i;
+
+	if (v == NULL || v->type != TF_JSON_NUMBER)
+		return false;
+	d = v->number;
+	/* inside int64's range first (false for NaN): only then is the cast defined */
+	if (!(d >= -0x1p63 && d < 0x1p63) || d != floor(d))
+		return false;
+	i = (int64_t) d;
+	if (i < min || i > max)
+		return false;
+	*out = i;
+	return true;
 }

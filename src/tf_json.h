@@ -3,9 +3,16 @@
  * tokenizer.json, vocab.json, modules.json, generation_config.json).
  *
  * tf_json_parse() builds a tree of TfJson nodes in tf_alloc'd memory. It
- * accepts RFC 8259 JSON (plus NaN/Infinity, which Python's json writes), and
- * rejects anything else with a TF_ERR_FORMAT naming the byte offset. Nesting
- * is limited to TF_JSON_MAX_DEPTH, so hostile input cannot exhaust the stack.
+ * accepts RFC 8259 JSON and rejects anything else with a TF_ERR_FORMAT
+ * naming the byte offset. Nesting is limited to TF_JSON_MAX_DEPTH, so
+ * hostile input cannot exhaust the stack.
+ *
+ * Non-finite numbers are accepted on purpose, as Python's json module reads
+ * and writes them: the literals NaN, Infinity and -Infinity, and numbers
+ * beyond the double range (1e400 is Infinity). A config file that Python's
+ * json.dump wrote therefore parses; every number that sizes, indexes or
+ * scales anything must be read through tf_json_int_value() or a checked
+ * reader built on it (tf_config_int and kin), which reject them.
  */
 #ifndef TF_JSON_H
 #define TF_JSON_H
@@ -55,5 +62,9 @@ const TfJson *tf_json_get(const TfJson *obj, const char *key);
 double		tf_json_number(const TfJson *obj, const char *key, double fallback, bool *ok);
 bool		tf_json_bool(const TfJson *obj, const char *key, bool fallback, bool *ok);
 const char *tf_json_string(const TfJson *obj, const char *key, const char *fallback, bool *ok);
+
+/* Is v a number with an integer value in [min, max]? (NaN, +-Infinity and
+ * fractions are not.) Stores it in *out when so. */
+bool		tf_json_int_value(const TfJson *v, int64_t min, int64_t max, int64_t *out);
 
 #endif							/* TF_JSON_H */

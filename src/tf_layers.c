@@ -25,27 +25,33 @@ tf_attention_block_load(TfModelDir *dir, const char *const *prefixes,
 {
 	const char *w_names[3] = {names->q_w, names->k_w, names->v_w};
 	const char *b_names[3] = {names->q_b, names->k_b, names->v_b};
+	const TfTensorInfo *w[3],
+			   *b[3];
 	int64_t		dd[2] = {d, d},
 				d1[1] = {d};
 	TfArena    *a = dir->arena;
 
-	/* q, k and v stacked so that one product computes all three */
-	out->qkv_w = tf_arena_alloc(a, sizeof(float) * 3 * (size_t) d * d, 64);
-	out->qkv_b = tf_arena_alloc(a, sizeof(float) * 3 * (size_t) d, 64);
+	/* all three found with their shapes before the stack is sized */
 	for (int j = 0; j < 3; j++)
 	{
 		char		name[512];
 
 		snprintf(name, sizeof(name), w_names[j], layer);
-		if (!tf_weight_read(&dir->weights, prefixes, name, 2, dd,
-							TF_ARENA_AT(a, out->qkv_w, float) + (size_t) j * d * d,
-							&dir->n_params, dir->err))
+		if ((w[j] = tf_weight_find(&dir->weights, prefixes, name, 2, dd, dir->err)) == NULL)
 			return false;
 		snprintf(name, sizeof(name), b_names[j], layer);
-		if (!tf_weight_read(&dir->weights, prefixes, name, 1, d1,
-							TF_ARENA_AT(a, out->qkv_b, float) + (size_t) j * d,
-							&dir->n_params, dir->err))
+		if ((b[j] = tf_weight_find(&dir->weights, prefixes, name, 1, d1, dir->err)) == NULL)
 			return false;
+	}
+	/* q, k and v stacked so that one product computes all three */
+	out->qkv_w = tf_arena_alloc(a, sizeof(float) * 3 * (size_t) d * d, 64);
+	out->qkv_b = tf_arena_alloc(a, sizeof(float) * 3 * (size_t) d, 64);
+	for (int j = 0; j < 3; j++)
+	{
+		tf_weight_copy(&dir->weights, w[j], TF_ARENA_AT(a, out->qkv_w, float) + (size_t) j * d * d,
+					   &dir->n_params);
+		tf_weight_copy(&dir->weights, b[j], TF_ARENA_AT(a, out->qkv_b, float) + (size_t) j * d,
+					   &dir->n_params);
 	}
 	return (out->out_w = load_named(dir, prefixes, names->out_w, layer, 2, dd)) != 0 &&
 		(out->out_b = load_named(dir, prefixes, names->out_b, layer, 1, d1)) != 0 &&

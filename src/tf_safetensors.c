@@ -61,27 +61,27 @@ index_tensor(const TfJson *entry, uint64_t data_len, const char *path,
 	t->ndim = shape->count;
 	for (int i = 0; i < shape->count; i++)
 	{
-		double		d = shape->children[i].number;
-
-		if (shape->children[i].type != TF_JSON_NUMBER || d < 0 || d > 1e15 || d != floor(d))
+		if (!tf_json_int_value(&shape->children[i], 0, TF_MAX_ELEMENTS, &t->shape[i]))
 			return tf_fail(err, TF_ERR_FORMAT, "corrupt safetensors header in \"%s\": bad shape for tensor \"%s\"",
 						   path, entry->key);
-		t->shape[i] = (int64_t) d;
-		elements *= (uint64_t) d;
-		if (elements > ((uint64_t) 1 << 48))
+		/* checked before multiplying, so the product cannot wrap */
+		if (t->shape[i] != 0 && elements > TF_MAX_ELEMENTS / (uint64_t) t->shape[i])
 			return tf_fail(err, TF_ERR_FORMAT, "corrupt safetensors header in \"%s\": tensor \"%s\" is impossibly large",
 						   path, entry->key);
+		elements *= (uint64_t) t->shape[i];
 	}
 	for (int i = 0; i < 2; i++)
 	{
-		double		d = offsets->children[i].number;
+		int64_t		off;
 
-		if (offsets->children[i].type != TF_JSON_NUMBER || d < 0 || d > 1e18 || d != floor(d))
+		if (!tf_json_int_value(&offsets->children[i], 0, INT64_MAX, &off))
 			return tf_fail(err, TF_ERR_FORMAT, "corrupt safetensors header in \"%s\": bad data_offsets for tensor \"%s\"",
 						   path, entry->key);
+		if (i == 0)
+			t->begin = (uint64_t) off;
+		else
+			t->end = (uint64_t) off;
 	}
-	t->begin = (uint64_t) offsets->children[0].number;
-	t->end = (uint64_t) offsets->children[1].number;
 	if (t->end < t->begin || t->end - t->begin != elements * (uint64_t) size)
 		return tf_fail(err, TF_ERR_FORMAT, "corrupt safetensors header in \"%s\": tensor \"%s\" spans %llu bytes, its shape needs %llu",
 					   path, entry->key, (unsigned long long) (t->end - t->begin),
@@ -231,10 +231,9 @@ format_shape(char *buf, size_t size, int ndim, const int64_t *shape)
 		snprintf(buf + n, size - n, "]");
 }
 
-bool
-tf_weight_read(const TfSafeTensors *st, const char *const *prefixes,
-			   const char *name, int ndim, const int64_t *shape,
-			   float *dst, int64_t *n_params, TfError *err)
+const TfTensorInfo *
+tf_weight_find(const TfSafeTensors *st, const char *const *prefixes,
+			   const char *name, int ndim, const int64_t *shape, TfError *err)
 {
 	const TfTensorInfo *t = NULL;
 	char		full[512];
@@ -247,30 +246,57 @@ tf_weight_read(const TfSafeTensors *st, const char *const *prefixes,
 		t = tf_safetensors_find(st, full);
 	}
 	if (t == NULL)
-		return tf_fail(err, TF_ERR_SHAPE, "tensor \"%s%s\" is missing from \"%s\"",
-					   prefixes[0], name, st->path);
+	{
+		tf_fail(err, TF_ERR_SHAPE, "tensor \"%s%s\" is missing from \"%s\"",
+				prefixes[0], name, st->path);
+		return NULL;
+	}
 	format_shape(want, sizeof(want), ndim, shape);
 	format_shape(got, sizeof(got), t->ndim, t->shape);
 	if (strcmp(got, want) != 0)
 	{
 		tf_fail(err, TF_ERR_SHAPE, "tensor \"%s\" in \"%s\" has the wrong shape", t->name, st->path);
-		return tf_fail_detail(err, "Expected %s from config.json, found %s.", want, got);
+		tf_fail_detail(err, "Expected %s from config.json, found %s.", want, got);
+		return NULL;
 	}
 	if (t->dtype == TF_DTYPE_OTHER)
 	{
 		tf_fail(err, TF_ERR_UNSUPPORTED, "tensor \"%s\" in \"%s\" has unsupported dtype %s",
 				t->name, st->path, t->dtype_name);
-		return tf_fail_detail(err, "Weights must be F32, F16 or BF16.");
+		tf_fail_detail(err, "Weights must be F32, F16 or BF16.");
+		return NULL;
 	}
+	return t;
+}
+
+int64_t
+tf_tensor_elements(const TfTensorInfo *t)
+{
+	int64_t		elements = 1;
+
+	for (int i = 0; i < t->ndim; i++)
+		elements *= t->shape[i];
+	return elements;
+}
+
+void
+tf_weight_copy(const TfSafeTensors *st, const TfTensorInfo *t, float *dst, int64_t *n_params)
+{
 	tf_tensor_to_f32(st, t, dst);
 	if (n_params)
-	{
-		int64_t		elements = 1;
+		*n_params += tf_tensor_elements(t);
+}
 
-		for (int i = 0; i < ndim; i++)
-			elements *= shape[i];
-		*n_params += elements;
-	}
+bool
+tf_weight_read(const TfSafeTensors *st, const char *const *prefixes,
+			   const char *name, int ndim, const int64_t *shape,
+			   float *dst, int64_t *n_params, TfError *err)
+{
+	const TfTensorInfo *t = tf_weight_find(st, prefixes, name, ndim, shape, err);
+
+	if (t == NULL)
+		return false;
+	tf_weight_copy(st, t, dst, n_params);
 	return true;
 }
 
@@ -279,14 +305,14 @@ tf_weight_load(TfArena *arena, const TfSafeTensors *st, const char *const *prefi
 			   const char *name, int ndim, const int64_t *shape,
 			   int64_t *n_params, TfError *err)
 {
-	size_t		elements = 1;
+	const TfTensorInfo *t = tf_weight_find(st, prefixes, name, ndim, shape, err);
 	TfOffset	off;
 
-	for (int i = 0; i < ndim; i++)
-		elements *= (size_t) shape[i];
-	off = tf_arena_alloc(arena, elements * sizeof(float), 64);
-	if (!tf_weight_read(st, prefixes, name, ndim, shape, TF_ARENA_AT(arena, off, float),
-						n_params, err))
+	/* sized only once the file is known to hold it: a config's numbers
+	 * alone never decide how much memory is taken */
+	if (t == NULL)
 		return 0;
+	off = tf_arena_alloc(arena, (size_t) tf_tensor_elements(t) * sizeof(float), 64);
+	tf_weight_copy(st, t, TF_ARENA_AT(arena, off, float), n_params);
 	return off;
 }

@@ -24,6 +24,7 @@
 #include "tf_runtime.h"
 
 #define TF_MAX_DIMS 8
+#define TF_MAX_ELEMENTS ((int64_t) 1 << 48)	/* per tensor: beyond any real file */
 
 typedef enum TfDtype
 {
@@ -69,12 +70,25 @@ const TfTensorInfo *tf_safetensors_find(const TfSafeTensors *st, const char *nam
 void		tf_tensor_to_f32(const TfSafeTensors *st, const TfTensorInfo *t, float *dst);
 
 /*
- * Find the tensor prefix+name (each prefix in `prefixes`, a NULL-terminated
- * list, is tried in turn; "" means none), check it has `ndim` dimensions
- * equal to `shape` and a float dtype, and convert it to float32 into
- * dst[product of shape]. False with err filled (missing, wrong shape or
- * dtype). *n_params (if not NULL) grows by its element count.
+ * The tensor prefix+name (each prefix in `prefixes`, a NULL-terminated list,
+ * is tried in turn; "" means none), checked to have `ndim` dimensions equal
+ * to `shape` and a float dtype; NULL with err filled (missing, wrong shape
+ * or dtype). Loaders check a tensor this way before they size anything by
+ * its shape, so that memory follows the file, never the config alone.
  */
+const TfTensorInfo *tf_weight_find(const TfSafeTensors *st, const char *const *prefixes,
+								   const char *name, int ndim, const int64_t *shape,
+								   TfError *err);
+
+/* Number of elements of a tensor (its shape's product). */
+int64_t		tf_tensor_elements(const TfTensorInfo *t);
+
+/* Convert a found tensor to float32 into dst[its elements]; *n_params (if
+ * not NULL) grows by its element count. */
+void		tf_weight_copy(const TfSafeTensors *st, const TfTensorInfo *t, float *dst,
+						   int64_t *n_params);
+
+/* tf_weight_find, then tf_weight_copy into dst[product of shape]. */
 bool		tf_weight_read(const TfSafeTensors *st, const char *const *prefixes,
 						   const char *name, int ndim, const int64_t *shape,
 						   float *dst, int64_t *n_params, TfError *err);
