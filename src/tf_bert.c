@@ -29,6 +29,21 @@ special_token(const TfJson *tok_config, const char *key, const char *fallback)
 	return fallback;
 }
 
+/* strip_accents: true, false, or null/absent for "as lowercase" (-1). */
+static bool
+strip_accents_option(TfModelDir *dir, const TfJson *obj, const char *key, int *out)
+{
+	bool		strip;
+
+	*out = -1;
+	if (tf_json_get(obj, key) == NULL || tf_json_get(obj, key)->type == TF_JSON_NULL)
+		return true;
+	if (!tf_config_bool(dir, obj, key, false, &strip))
+		return false;
+	*out = strip;
+	return true;
+}
+
 /* Build the WordPiece tokenizer from tokenizer.json (preferred, as
  * AutoTokenizer's fast tokenizer) or vocab.txt + tokenizer_config.json. */
 static bool
@@ -48,12 +63,10 @@ load_tokenizer(TfModelDir *dir, TfBertModel *m)
 	specials[3] = special_token(tok_config, "cls_token", "[CLS]");
 	specials[4] = special_token(tok_config, "mask_token", "[MASK]");
 	memset(&opts, 0, sizeof(opts));
-	opts.lowercase = tf_json_bool(tok_config, "do_lower_case", true, NULL);
-	opts.strip_accents = -1;
-	if (tf_json_get(tok_config, "strip_accents") != NULL &&
-		tf_json_get(tok_config, "strip_accents")->type == TF_JSON_BOOL)
-		opts.strip_accents = tf_json_bool(tok_config, "strip_accents", false, NULL);
-	opts.tokenize_chinese_chars = tf_json_bool(tok_config, "tokenize_chinese_chars", true, NULL);
+	if (!tf_config_bool(dir, tok_config, "do_lower_case", true, &opts.lowercase) ||
+		!strip_accents_option(dir, tok_config, "strip_accents", &opts.strip_accents) ||
+		!tf_config_bool(dir, tok_config, "tokenize_chinese_chars", true, &opts.tokenize_chinese_chars))
+		goto done;
 	opts.clean_text = true;
 	opts.unk_token = specials[0];
 	opts.continuing_prefix = "##";
@@ -78,18 +91,17 @@ load_tokenizer(TfModelDir *dir, TfBertModel *m)
 			tf_fail(dir->err, TF_ERR_UNSUPPORTED, "\"%s/tokenizer.json\" is not a WordPiece tokenizer", dir->path);
 			goto done;
 		}
-		if (norm != NULL && norm->type == TF_JSON_OBJECT)
-		{
-			const TfJson *strip = tf_json_get(norm, "strip_accents");
-
-			opts.lowercase = tf_json_bool(norm, "lowercase", opts.lowercase, NULL);
-			opts.tokenize_chinese_chars = tf_json_bool(norm, "handle_chinese_chars", true, NULL);
-			opts.clean_text = tf_json_bool(norm, "clean_text", true, NULL);
-			opts.strip_accents = (strip != NULL && strip->type == TF_JSON_BOOL) ? strip->boolean : -1;
-		}
-		opts.unk_token = tf_json_string(model, "unk_token", opts.unk_token, NULL);
-		opts.continuing_prefix = tf_json_string(model, "continuing_subword_prefix", "##", NULL);
-		opts.max_input_chars_per_word = (int) tf_json_number(model, "max_input_chars_per_word", 100, NULL);
+		if (norm != NULL && norm->type == TF_JSON_OBJECT &&
+			(!tf_config_bool(dir, norm, "lowercase", opts.lowercase, &opts.lowercase) ||
+			 !tf_config_bool(dir, norm, "handle_chinese_chars", true, &opts.tokenize_chinese_chars) ||
+			 !tf_config_bool(dir, norm, "clean_text", true, &opts.clean_text) ||
+			 !strip_accents_option(dir, norm, "strip_accents", &opts.strip_accents)))
+			goto done;
+		if (!tf_config_string(dir, model, "unk_token", opts.unk_token, &opts.unk_token) ||
+			!tf_config_string(dir, model, "continuing_subword_prefix", "##", &opts.continuing_prefix) ||
+			!tf_config_int(dir, model, "max_input_chars_per_word", 100, 1, INT32_MAX,
+						   &opts.max_input_chars_per_word))
+			goto done;
 
 		if (!tf_dir_vocab(dir, "tokenizer.json", vocab, &tokens, &lens))
 			goto done;
@@ -136,6 +148,60 @@ done:
 	return ok;
 }
 
+/* A Pooling module's config.json (`name` for messages) -> *pooling. */
+static bool
+read_pooling(TfModelDir *dir, const TfJson *pool, const char *name, TfPooling *pooling)
+{
+	static const char *const unsupported[] = {
+		"pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken", NULL
+	};
+	bool		mean,
+				cls,
+				max,
+				other = false;
+
+	if (!tf_config_bool(dir, pool, "pooling_mode_mean_tokens", false, &mean) ||
+		!tf_config_bool(dir, pool, "pooling_mode_cls_token", false, &cls) ||
+		!tf_config_bool(dir, pool, "pooling_mode_max_tokens", false, &max))
+		return false;
+	for (int i = 0; unsupported[i] != NULL; i++)
+	{
+		bool		on;
+
+		if (!tf_config_bool(dir, pool, unsupported[i], false, &on))
+			return false;
+		other |= on;
+	}
+	if (mean + cls + max != 1 || other)
+	{
+		tf_fail(dir->err, TF_ERR_UNSUPPORTED, "unsupported pooling in \"%s/%s\"", dir->path, name);
+		return tf_fail_detail(dir->err, "Exactly one of mean, CLS or max pooling is supported.");
+	}
+	*pooling = mean ? TF_POOL_MEAN : cls ? TF_POOL_CLS : TF_POOL_MAX;
+	return true;
+}
+
+/* Is a module path of modules.json a relative path inside the model
+ * directory? It names a file the loader reads, so it must not lead out. */
+static bool
+module_path_inside(TfModelDir *dir, const char *path)
+{
+	bool		inside = path[0] != '/';
+
+	/* and no ".." component */
+	for (const char *p = path; inside && *p != '\0';)
+	{
+		size_t		n = strcspn(p, "/");
+
+		inside = !(n == 2 && p[0] == '.' && p[1] == '.');
+		p += n + (p[n] == '/');
+	}
+	if (inside)
+		return true;
+	tf_fail(dir->err, TF_ERR_FORMAT, "invalid module path \"%s\" in \"%s/modules.json\"", path, dir->path);
+	return tf_fail_detail(dir->err, "A module path must be relative and stay inside the model directory.");
+}
+
 /* sentence-transformers modules.json: pooling mode, Normalize, length. */
 static bool
 load_sentence_modules(TfModelDir *dir, TfBertModel *m)
@@ -153,9 +219,15 @@ load_sentence_modules(TfModelDir *dir, TfBertModel *m)
 	for (int32_t i = 0; ok && modules != NULL && i < modules->count; i++)
 	{
 		const TfJson *mod = &modules->children[i];
-		const char *type = tf_json_string(mod, "type", "", NULL);
-		const char *path = tf_json_string(mod, "path", "", NULL);
+		const char *type;
+		const char *path;
 
+		if (!tf_config_string(dir, mod, "type", "", &type) ||
+			!tf_config_string(dir, mod, "path", "", &path))
+		{
+			ok = false;
+			break;
+		}
 		if (strcmp(type, "sentence_transformers.models.Transformer") == 0)
 			continue;
 		if (strcmp(type, "sentence_transformers.models.Normalize") == 0)
@@ -164,8 +236,12 @@ load_sentence_modules(TfModelDir *dir, TfBertModel *m)
 		{
 			char		name[1024];
 			TfJson	   *pool;
-			int			modes = 0;
 
+			if (!module_path_inside(dir, path))
+			{
+				ok = false;
+				break;
+			}
 			snprintf(name, sizeof(name), "%s/config.json", path);
 			pool = tf_dir_json(dir, name, true);
 			if (pool == NULL)
@@ -173,20 +249,7 @@ load_sentence_modules(TfModelDir *dir, TfBertModel *m)
 				ok = false;
 				break;
 			}
-			if (tf_json_bool(pool, "pooling_mode_mean_tokens", false, NULL))
-				m->pooling = TF_POOL_MEAN, modes++;
-			if (tf_json_bool(pool, "pooling_mode_cls_token", false, NULL))
-				m->pooling = TF_POOL_CLS, modes++;
-			if (tf_json_bool(pool, "pooling_mode_max_tokens", false, NULL))
-				m->pooling = TF_POOL_MAX, modes++;
-			if (modes != 1 || tf_json_bool(pool, "pooling_mode_mean_sqrt_len_tokens", false, NULL) ||
-				tf_json_bool(pool, "pooling_mode_weightedmean_tokens", false, NULL) ||
-				tf_json_bool(pool, "pooling_mode_lasttoken", false, NULL))
-			{
-				tf_fail(dir->err, TF_ERR_UNSUPPORTED, "unsupported pooling in \"%s/%s\"", dir->path, name);
-				tf_fail_detail(dir->err, "Exactly one of mean, CLS or max pooling is supported.");
-				ok = false;
-			}
+			ok = read_pooling(dir, pool, name, &m->pooling);
 			tf_json_free(pool);
 		}
 		else
@@ -263,7 +326,7 @@ tf_bert_load(TfModelDir *dir, int32_t *dim)
 	TfOffset	off;
 	double		eps;
 	const char *act;
-	const char *pos_type = tf_json_string(c, "position_embedding_type", "absolute", NULL);
+	const char *pos_type;
 
 	memset(&m, 0, sizeof(m));
 	if (!tf_config_int(dir, c, "vocab_size", -1, 1, 1 << 22, &m.vocab_size) ||
@@ -280,9 +343,11 @@ tf_bert_load(TfModelDir *dir, int32_t *dim)
 		tf_fail_detail(dir->err, "hidden_size %d is not a multiple of num_attention_heads %d.", m.hidden, m.heads);
 		return 0;
 	}
-	eps = tf_json_number(c, "layer_norm_eps", 1e-12, NULL);
+	if (!tf_config_float(dir, c, "layer_norm_eps", 1e-12, 0, 1, &eps) ||
+		!tf_config_string(dir, c, "hidden_act", "gelu", &act) ||
+		!tf_config_string(dir, c, "position_embedding_type", "absolute", &pos_type))
+		return 0;
 	m.layer_norm_eps = (float) eps;
-	act = tf_json_string(c, "hidden_act", "gelu", NULL);
 	if (!tf_activation_parse(act, &m.act))
 	{
 		tf_fail(dir->err, TF_ERR_UNSUPPORTED, "unsupported hidden_act \"%s\" in \"%s/config.json\"", act, dir->path);

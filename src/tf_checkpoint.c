@@ -4,6 +4,7 @@
 #include "tf_checkpoint.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -72,29 +73,110 @@ tf_dir_json(TfModelDir *dir, const char *name, bool required)
 	return json;
 }
 
+/* The member `key` of obj, or NULL when it is absent or JSON null. */
+static const TfJson *
+config_member(const TfJson *obj, const char *key)
+{
+	const TfJson *v = tf_json_get(obj, key);
+
+	return v == NULL || v->type == TF_JSON_NULL ? NULL : v;
+}
+
+/* Report member `key` as invalid; `rule` (a sentence) says what it must be. */
+static bool
+config_invalid(TfModelDir *dir, const char *key, const char *rule)
+{
+	tf_fail(dir->err, TF_ERR_FORMAT, "invalid \"%s\" in the configuration in \"%s\"", key, dir->path);
+	return tf_fail_detail(dir->err, "%s", rule);
+}
+
 bool
 tf_config_int(TfModelDir *dir, const TfJson *obj, const char *key,
 			  int64_t fallback, int64_t min, int64_t max, int32_t *out)
 {
-	const TfJson *v = tf_json_get(obj, key);
-	double		d;
+	const TfJson *v = config_member(obj, key);
+	int64_t		value = fallback;
+	char		rule[128];
 
-	if (v == NULL || v->type == TF_JSON_NULL)
+	if (v == NULL && (fallback < min || fallback > max))
+		return tf_fail(dir->err, TF_ERR_FORMAT, "\"%s\" is missing from the configuration in \"%s\"",
+					   key, dir->path);
+	if (v != NULL && !tf_json_int_value(v, min, max, &value))
 	{
-		if (fallback < min || fallback > max)
-			return tf_fail(dir->err, TF_ERR_FORMAT, "\"%s\" is missing from the configuration in \"%s\"",
-						   key, dir->path);
-		*out = (int32_t) fallback;
+		snprintf(rule, sizeof(rule), "It must be an integer from %lld to %lld.",
+				 (long long) min, (long long) max);
+		return config_invalid(dir, key, rule);
+	}
+	*out = (int32_t) value;
+	return true;
+}
+
+bool
+tf_config_limit(TfModelDir *dir, const TfJson *obj, const char *key,
+				int32_t fallback, int32_t min, int32_t cap, int32_t *out)
+{
+	const TfJson *v = config_member(obj, key);
+	char		rule[128];
+
+	*out = fallback;
+	if (v == NULL)
 		return true;
-	}
-	d = v->number;
-	if (v->type != TF_JSON_NUMBER || d != floor(d) || d < (double) min || d > (double) max)
+	/* any integer from min up: Hugging Face writes int(1e30) for "no limit" */
+	if (v->type != TF_JSON_NUMBER || !isfinite(v->number) || v->number != floor(v->number) ||
+		v->number < min)
 	{
-		tf_fail(dir->err, TF_ERR_FORMAT, "invalid \"%s\" in the configuration in \"%s\"", key, dir->path);
-		return tf_fail_detail(dir->err, "It must be an integer from %lld to %lld.",
-							  (long long) min, (long long) max);
+		snprintf(rule, sizeof(rule), "It must be an integer of at least %d.", (int) min);
+		return config_invalid(dir, key, rule);
 	}
-	*out = (int32_t) d;
+	*out = v->number > cap ? cap : (int32_t) v->number;
+	return true;
+}
+
+bool
+tf_config_float(TfModelDir *dir, const TfJson *obj, const char *key,
+				double fallback, double min, double max, double *out)
+{
+	const TfJson *v = config_member(obj, key);
+	char		rule[128];
+
+	*out = fallback;
+	if (v == NULL)
+		return true;
+	if (v->type != TF_JSON_NUMBER || !(v->number >= min && v->number <= max))
+	{
+		snprintf(rule, sizeof(rule), "It must be a number from %g to %g.", min, max);
+		return config_invalid(dir, key, rule);
+	}
+	*out = v->number;
+	return true;
+}
+
+bool
+tf_config_bool(TfModelDir *dir, const TfJson *obj, const char *key, bool fallback, bool *out)
+{
+	const TfJson *v = config_member(obj, key);
+
+	*out = fallback;
+	if (v == NULL)
+		return true;
+	if (v->type != TF_JSON_BOOL)
+		return config_invalid(dir, key, "It must be true or false.");
+	*out = v->boolean;
+	return true;
+}
+
+bool
+tf_config_string(TfModelDir *dir, const TfJson *obj, const char *key, const char *fallback,
+				 const char **out)
+{
+	const TfJson *v = config_member(obj, key);
+
+	*out = fallback;
+	if (v == NULL)
+		return true;
+	if (v->type != TF_JSON_STRING)
+		return config_invalid(dir, key, "It must be a string.");
+	*out = v->string;
 	return true;
 }
 

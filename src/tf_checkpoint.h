@@ -42,10 +42,33 @@ char	   *tf_dir_read(TfModelDir *dir, const char *name, bool required, size_t *l
  * error, told apart by dir->err->code. */
 TfJson	   *tf_dir_json(TfModelDir *dir, const char *name, bool required);
 
-/* Integer member of a config object, checked to lie in [min, max];
- * `fallback` when absent (use a value outside the range to require it). */
+/*
+ * Checked readers of config members, the only way a loader reads a config
+ * value. Each takes `fallback` when the member is absent or JSON null, and
+ * otherwise fails (TF_ERR_FORMAT naming the key) unless the value has the
+ * right type and lies in range; NaN and +-Infinity are never in range.
+ */
+
+/* Integer in [min, max]; a fallback outside the range makes it required. */
 bool		tf_config_int(TfModelDir *dir, const TfJson *obj, const char *key,
 						  int64_t fallback, int64_t min, int64_t max, int32_t *out);
+
+/* Integer of at least min, any size, stored capped at `cap` (for limits
+ * such as model_max_length, where Hugging Face writes int(1e30) for none). */
+bool		tf_config_limit(TfModelDir *dir, const TfJson *obj, const char *key,
+							int32_t fallback, int32_t min, int32_t cap, int32_t *out);
+
+/* Finite number in [min, max]. */
+bool		tf_config_float(TfModelDir *dir, const TfJson *obj, const char *key,
+							double fallback, double min, double max, double *out);
+
+/* true or false. */
+bool		tf_config_bool(TfModelDir *dir, const TfJson *obj, const char *key,
+						   bool fallback, bool *out);
+
+/* A string (pointing into obj). */
+bool		tf_config_string(TfModelDir *dir, const TfJson *obj, const char *key,
+							 const char *fallback, const char **out);
 
 /*
  * The keys of a vocabulary object {token: id} (vocab.json, tokenizer.json's

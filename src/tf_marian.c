@@ -17,6 +17,11 @@ static const char *const top_prefixes[] = {"", NULL};
 #define MARIAN_LAYER_NORM_EPS 1e-5f	/* torch.nn.LayerNorm's default */
 #define MARIAN_DEFAULT_PAD_ID 58100	/* MarianConfig's pad_token_id default */
 
+/* Most floats in the sinusoidal position table (max_position_embeddings x
+ * d_model): it is computed, not read, so no tensor in the file bounds it;
+ * opus-mt's is 512 x 512, the largest Marian models' 1024 x 1024. */
+#define MARIAN_MAX_POSITION_TABLE (1 << 26)
+
 static const TfAttentionNames encoder_self_names = {
 	"encoder.layers.%d.self_attn.q_proj.weight", "encoder.layers.%d.self_attn.q_proj.bias",
 	"encoder.layers.%d.self_attn.k_proj.weight", "encoder.layers.%d.self_attn.k_proj.bias",
@@ -201,9 +206,15 @@ check_unsupported_switches(TfModelDir *dir)
 	};
 
 	for (int i = 0; must_be_false[i] != NULL; i++)
-		if (tf_json_bool(dir->config, must_be_false[i], false, NULL))
+	{
+		bool		on;
+
+		if (!tf_config_bool(dir, dir->config, must_be_false[i], false, &on))
+			return false;
+		if (on)
 			return tf_fail(dir->err, TF_ERR_UNSUPPORTED, "unsupported \"%s\": true in \"%s/config.json\"",
 						   must_be_false[i], dir->path);
+	}
 	return true;
 }
 
@@ -215,9 +226,11 @@ tf_marian_load(TfModelDir *dir, int32_t *dim)
 	TfMarianModel m;
 	bool		shared,
 				tied,
-				separate;
+				separate,
+				scale;
 	const char *act;
 	int32_t		model_max_length;
+	bool		ok;
 
 	memset(&m, 0, sizeof(m));
 	if (!tf_config_int(dir, c, "vocab_size", -1, 2, 1 << 22, &m.src_vocab) ||
@@ -240,16 +253,25 @@ tf_marian_load(TfModelDir *dir, int32_t *dim)
 		tf_fail_detail(dir->err, "d_model %d must be a multiple of the encoder and decoder head counts.", m.d_model);
 		return 0;
 	}
-	act = tf_json_string(c, "activation_function", "gelu", NULL);
+	if ((int64_t) m.max_positions * m.d_model > MARIAN_MAX_POSITION_TABLE)
+	{
+		tf_fail(dir->err, TF_ERR_LIMIT, "the position table of \"%s\" would be too large", dir->path);
+		tf_fail_detail(dir->err, "max_position_embeddings %d times d_model %d exceeds %d.",
+					   m.max_positions, m.d_model, MARIAN_MAX_POSITION_TABLE);
+		return 0;
+	}
+	if (!tf_config_string(dir, c, "activation_function", "gelu", &act) ||
+		!tf_config_bool(dir, c, "scale_embedding", false, &scale) ||
+		!tf_config_bool(dir, c, "share_encoder_decoder_embeddings", true, &shared) ||
+		!tf_config_bool(dir, c, "tie_word_embeddings", true, &tied))
+		return 0;
 	if (!tf_activation_parse(act, &m.act))
 	{
 		tf_fail(dir->err, TF_ERR_UNSUPPORTED, "unsupported activation_function \"%s\" in \"%s/config.json\"",
 				act, dir->path);
 		return 0;
 	}
-	m.embed_scale = tf_json_bool(c, "scale_embedding", false, NULL) ? sqrtf((float) m.d_model) : 1.0f;
-	shared = tf_json_bool(c, "share_encoder_decoder_embeddings", true, NULL);
-	tied = tf_json_bool(c, "tie_word_embeddings", true, NULL);
+	m.embed_scale = scale ? sqrtf((float) m.d_model) : 1.0f;
 	if ((shared && m.tgt_vocab != m.src_vocab) || m.tgt_vocab > m.src_vocab)
 	{
 		tf_fail(dir->err, TF_ERR_FORMAT, "inconsistent vocabulary sizes in \"%s/config.json\"", dir->path);
@@ -262,9 +284,11 @@ tf_marian_load(TfModelDir *dir, int32_t *dim)
 	tok_config = tf_dir_json(dir, "tokenizer_config.json", false);
 	if (dir->err->code != TF_OK)
 		return 0;
-	separate = tf_json_bool(tok_config, "separate_vocabs", false, NULL);
-	model_max_length = (int32_t) fmin(tf_json_number(tok_config, "model_max_length", 512, NULL), 1 << 20);
+	ok = tf_config_bool(dir, tok_config, "separate_vocabs", false, &separate) &&
+		tf_config_limit(dir, tok_config, "model_max_length", 512, 1, 1 << 20, &model_max_length);
 	tf_json_free(tok_config);
+	if (!ok)
+		return 0;
 	if (!load_vocab_json(dir, "vocab.json", &m.source_vocab))
 		return 0;
 	if (!separate)
