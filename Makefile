@@ -6,6 +6,7 @@
 #   make installcheck           pg_regress suites in test/sql + test/expected (running server)
 #   make pgtap                  pgTAP suites in test/pgtap (running server)
 #   make bench                  benchmarks (bench/README.md)
+#   make fuzz                   libFuzzer targets, FUZZ_SECONDS each (test/fuzz/README.md)
 #   test/run                    everything above on a throwaway cluster (what CI runs)
 
 EXTENSION = transformer
@@ -27,7 +28,7 @@ SHLIB_LINK = -lutf8proc -lmvec -lm -ldl -lpthread
 PG_CPPFLAGS = -Isrc
 PG_CFLAGS = -std=gnu11
 
-EXTRA_CLEAN = test/unit/build test/results
+EXTRA_CLEAN = test/unit/build test/results test/fuzz/build
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -87,3 +88,34 @@ fixtures:
 
 bench:
 	bench/run
+
+# ---- libFuzzer targets: one per parser of untrusted bytes (test/fuzz/README.md) ----
+FUZZ_BUILD = test/fuzz/build
+FUZZ_TARGETS = $(patsubst test/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard test/fuzz/fuzz_*.c))
+FUZZ_OBJS = $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(CORE_SRCS)) $(FUZZ_BUILD)/obj/json_mutator.o
+FUZZ_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -Isrc -Itest/fuzz
+FUZZ_SECONDS ?= 60
+
+$(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard src/tf_*.h)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/obj/json_mutator.o: test/fuzz/json_mutator.c test/fuzz/json_mutator.h $(wildcard src/tf_*.h)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/fuzz_common.h $(FUZZ_OBJS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) -lutf8proc -lmvec -lm -ldl -lpthread
+
+# the tiny checkpoints and seed corpora (made, not committed)
+$(FUZZ_BUILD)/inputs.stamp: test/fuzz/make_inputs.py
+	/usr/bin/python3 test/fuzz/make_inputs.py --out $(FUZZ_BUILD)
+	touch $@
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_TARGETS) $(FUZZ_BUILD)/inputs.stamp
+
+# each target over its corpus, then fuzzed for FUZZ_SECONDS
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) test/fuzz/run
