@@ -4,7 +4,7 @@
 \getenv fixtures FIXTURES
 \set ON_ERROR_STOP 1
 BEGIN;
-SELECT plan(43);
+SELECT plan(47);
 CREATE TEMP TABLE pm AS SELECT pg_postmaster_start_time() AS started;
 
 -- NULL in, NULL out
@@ -53,7 +53,12 @@ FROM (VALUES ('no-weights', '%could not read file%model.safetensors%'),
              ('arch', '%unsupported model_type "gpt2"%'),
              ('config', '%could not parse%config.json%'),
              ('tokenizer', '%could not parse%tokenizer.json%'),
-             ('spm', '%could not load%source.spm%')) AS t(f, pattern);
+             ('spm', '%could not load%source.spm%'),
+             -- hostile numbers: refused before they index or size anything
+             ('bad-words-nan', '%unsupported bad_words_ids%'),
+             ('max-length', '%invalid "model_max_length"%'),
+             ('hidden-size', '%word_embeddings.weight" in "model.safetensors" has the wrong shape%'),
+             ('shape-overflow', '%is impossibly large%')) AS t(f, pattern);
 SELECT throws_ok(format('SELECT transformer.load_model(%L, %L)', 'broken', :'fixtures' || '/broken-shape'),
                  'XX001', NULL, 'a wrong shape is data corruption (XX001)');
 SELECT is((SELECT count(*) FROM transformer.models WHERE name = 'broken'), 0::bigint,

@@ -16,7 +16,15 @@ crash:
   broken-arch            model_type "gpt2"
   broken-config          config.json not JSON
   broken-tokenizer       tokenizer.json not JSON
+  broken-hidden-size     config.json hidden_size 65535: 8 GiB of embeddings
+                         that the file does not hold (must fail before any
+                         memory is sized from it)
+  broken-shape-overflow  one tensor's shape [2^32, 2^32]: the element count
+                         wraps 64 bits to 0, matching its 0-byte range
   broken-spm             (Marian) source.spm truncated
+  broken-bad-words-nan   (Marian) generation_config.json bad_words_ids [[NaN]]
+                         (as Python's json.dump writes it)
+  broken-max-length      (Marian) tokenizer_config.json model_max_length -1e10
 """
 import argparse
 import json
@@ -109,6 +117,21 @@ def main():
     with open(os.path.join(d, "tokenizer.json"), "w") as f:
         f.write('{"model": {"type": "WordPiece", "vocab": [1, 2')
 
+    d = copy(bert, out("broken-hidden-size"))
+    cfg["model_type"] = "bert"
+    cfg["hidden_size"] = 65535
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f)
+
+    d = copy(bert, out("broken-shape-overflow"))
+    st = os.path.join(d, "model.safetensors")
+    _, header, data = header_of(st)
+    name = sorted(k for k in header if k.endswith("attention.output.dense.weight"))[0]
+    begin = header[name]["data_offsets"][0]
+    header[name]["shape"] = [1 << 32, 1 << 32]
+    header[name]["data_offsets"] = [begin, begin]
+    write_raw(st, header, data)
+
     marian = os.path.join(args.out, args.marian)
     if os.path.isdir(marian):
         d = copy(marian, out("broken-spm"))
@@ -116,6 +139,20 @@ def main():
         size = os.path.getsize(spm)
         with open(spm, "r+b") as f:
             f.truncate(size // 3)
+
+        d = copy(marian, out("broken-bad-words-nan"))
+        with open(os.path.join(d, "generation_config.json")) as f:
+            gen = json.load(f)
+        gen["bad_words_ids"] = [[float("nan")]]
+        with open(os.path.join(d, "generation_config.json"), "w") as f:
+            json.dump(gen, f)
+
+        d = copy(marian, out("broken-max-length"))
+        with open(os.path.join(d, "tokenizer_config.json")) as f:
+            tok = json.load(f)
+        tok["model_max_length"] = -1e10
+        with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
+            json.dump(tok, f)
     print(f"wrote broken fixtures into {args.out}")
 
 
