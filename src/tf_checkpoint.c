@@ -111,24 +111,43 @@ tf_config_int(TfModelDir *dir, const TfJson *obj, const char *key,
 	return true;
 }
 
-bool
-tf_config_limit(TfModelDir *dir, const TfJson *obj, const char *key,
-				int32_t fallback, int32_t min, int32_t cap, int32_t *out)
+/* Member key, when present, as a number in [min, max] (NaN never is; an
+ * integer when `integer`) into *out; false with the error filled when it
+ * is something else. *out is untouched when the member is absent or null. */
+static bool
+config_number(TfModelDir *dir, const TfJson *obj, const char *key, double min, double max,
+			  bool integer, double *out)
 {
 	const TfJson *v = config_member(obj, key);
 	char		rule[128];
 
-	*out = fallback;
 	if (v == NULL)
 		return true;
-	/* any integer from min up: Hugging Face writes int(1e30) for "no limit" */
-	if (v->type != TF_JSON_NUMBER || !isfinite(v->number) || v->number != floor(v->number) ||
-		v->number < min)
+	if (v->type == TF_JSON_NUMBER && v->number >= min && v->number <= max &&
+		(!integer || v->number == floor(v->number)))
 	{
-		snprintf(rule, sizeof(rule), "It must be an integer of at least %d.", (int) min);
-		return config_invalid(dir, key, rule);
+		*out = v->number;
+		return true;
 	}
-	*out = v->number > cap ? cap : (int32_t) v->number;
+	if (!integer)
+		snprintf(rule, sizeof(rule), "It must be a number from %g to %g.", min, max);
+	else if (max < DBL_MAX)
+		snprintf(rule, sizeof(rule), "It must be an integer from %.0f to %.0f.", min, max);
+	else
+		snprintf(rule, sizeof(rule), "It must be an integer of at least %.0f.", min);
+	return config_invalid(dir, key, rule);
+}
+
+bool
+tf_config_limit(TfModelDir *dir, const TfJson *obj, const char *key,
+				int32_t fallback, int32_t min, int32_t cap, int32_t *out)
+{
+	double		value = fallback;
+
+	/* any integer from min up: Hugging Face writes int(1e30) for "no limit" */
+	if (!config_number(dir, obj, key, min, DBL_MAX, true, &value))
+		return false;
+	*out = value > cap ? cap : (int32_t) value;
 	return true;
 }
 
@@ -136,19 +155,8 @@ bool
 tf_config_float(TfModelDir *dir, const TfJson *obj, const char *key,
 				double fallback, double min, double max, double *out)
 {
-	const TfJson *v = config_member(obj, key);
-	char		rule[128];
-
 	*out = fallback;
-	if (v == NULL)
-		return true;
-	if (v->type != TF_JSON_NUMBER || !(v->number >= min && v->number <= max))
-	{
-		snprintf(rule, sizeof(rule), "It must be a number from %g to %g.", min, max);
-		return config_invalid(dir, key, rule);
-	}
-	*out = v->number;
-	return true;
+	return config_number(dir, obj, key, min, max, false, out);
 }
 
 bool

@@ -79,8 +79,8 @@ typedef struct Base
 	char		dir[512];		/* the working copy */
 	char	   *original[N_FILES];
 	size_t		original_len[N_FILES];
-	FuzzBuf		current[N_FILES];
-	bool		present[N_FILES];
+	char	   *current[N_FILES];	/* malloc'd, or NULL: absent */
+	size_t		current_len[N_FILES];
 } Base;
 
 static Base bases[2];			/* 0: BERT, 1: Marian */
@@ -94,18 +94,20 @@ set_file(Base *b, size_t i, const char *bytes, size_t len)
 	char		path[1024];
 	FILE	   *f;
 
-	if (bytes == NULL ? !b->present[i] :
-		b->present[i] && b->current[i].len == len && memcmp(b->current[i].data, bytes, len) == 0)
+	if (bytes == NULL ? b->current[i] == NULL :
+		b->current[i] != NULL && b->current_len[i] == len && memcmp(b->current[i], bytes, len) == 0)
 		return;
 	snprintf(path, sizeof(path), "%s/%s", b->dir, bundle_files[i]);
-	b->current[i].len = 0;
-	b->present[i] = bytes != NULL;
+	free(b->current[i]);
+	b->current[i] = NULL;
 	if (bytes == NULL)
 	{
 		FUZZ_CHECK(unlink(path) == 0 || errno == ENOENT, "cannot remove %s", path);
 		return;
 	}
-	fuzz_buf_append(&b->current[i], bytes, len);
+	b->current[i] = malloc(len + 1);
+	memcpy(b->current[i], bytes, len);
+	b->current_len[i] = len;
 	f = fopen(path, "wb");
 	FUZZ_CHECK(f != NULL && fwrite(bytes, 1, len, f) == len && fclose(f) == 0, "cannot write %s", path);
 }
@@ -276,11 +278,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			set_file(b, i, member->string, member->string_len);
 		else
 		{
-			FuzzBuf		text = {0};
+			size_t		len;
+			char	   *text = fuzz_json_text(member, &rng, &len);
 
-			fuzz_json_write(&text, member, &rng);
-			set_file(b, i, text.data, text.len);
-			fuzz_buf_free(&text);
+			set_file(b, i, text, len);
+			free(text);
 		}
 	}
 	tf_json_free(bundle);

@@ -89,8 +89,9 @@ LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned in
 	uint64_t	new_header;
 	TfError		err;
 	TfJson	   *header;
-	FuzzBuf		out = {0};
-	size_t		old_data,
+	char	   *text;
+	size_t		text_len,
+				old_data,
 				new_data,
 				kept,
 				total;
@@ -102,7 +103,7 @@ LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned in
 		(header = tf_json_parse((const char *) data + 8, old_header, &err)) == NULL)
 		return LLVMFuzzerMutate(data, size, max_size);
 	fuzz_json_mutate_tree(header, &rng, words);
-	fuzz_json_write(&out, header, &rng);
+	text = fuzz_json_text(header, &rng, &text_len);
 	tf_json_free(header);
 
 	/* the data section: kept, cut short or grown (with zeros) */
@@ -111,21 +112,21 @@ LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned in
 		new_data = old_data > 0 ? fuzz_rand(&rng, (uint32_t) old_data) : 0;
 	else if (fuzz_rand(&rng, 8) == 0)
 		new_data += fuzz_rand(&rng, 64);
-	total = 8 + out.len + new_data;
+	total = 8 + text_len + new_data;
 	if (total > max_size)
 	{
-		fuzz_buf_free(&out);
+		free(text);
 		return LLVMFuzzerMutate(data, size, max_size);
 	}
 	/* the data moves first: the new header may be longer or shorter */
 	kept = old_data < new_data ? old_data : new_data;
-	memmove(data + 8 + out.len, data + 8 + old_header, kept);
-	memset(data + 8 + out.len + kept, 0, new_data - kept);
-	memcpy(data + 8, out.data, out.len);
+	memmove(data + 8 + text_len, data + 8 + old_header, kept);
+	memset(data + 8 + text_len + kept, 0, new_data - kept);
+	memcpy(data + 8, text, text_len);
 	/* the length, now and then wrong by a few bytes */
-	new_header = (uint64_t) ((int64_t) out.len + (fuzz_rand(&rng, 16) == 0 ? (int64_t) fuzz_rand(&rng, 16) - 8 : 0));
+	new_header = (uint64_t) ((int64_t) text_len + (fuzz_rand(&rng, 16) == 0 ? (int64_t) fuzz_rand(&rng, 16) - 8 : 0));
 	for (int i = 0; i < 8; i++)
 		data[i] = (uint8_t) (new_header >> (8 * i));
-	fuzz_buf_free(&out);
+	free(text);
 	return total;
 }

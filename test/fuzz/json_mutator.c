@@ -22,26 +22,6 @@ static const double hostile_numbers[] = {
 };
 
 void
-fuzz_buf_append(FuzzBuf *b, const void *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap)
-	{
-		b->cap = (b->len + n + 1) * 2;
-		b->data = realloc(b->data, b->cap);
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-void
-fuzz_buf_free(FuzzBuf *b)
-{
-	free(b->data);
-	memset(b, 0, sizeof(*b));
-}
-
-void
 fuzz_rng_init(FuzzRng *rng, unsigned int seed)
 {
 	rng->state = 0x9E3779B97F4A7C15ull ^ seed;
@@ -391,34 +371,26 @@ fuzz_json_mutate_tree(TfJson *root, FuzzRng *rng, const char *const *words)
 /* --------------------------------------------------------------- writing */
 
 static void
-write_string(FuzzBuf *out, const char *s, size_t n)
+write_string(FILE *out, const char *s, size_t n)
 {
-	fuzz_buf_append(out, "\"", 1);
+	putc('"', out);
 	for (size_t i = 0; i < n; i++)
 	{
 		unsigned char c = (unsigned char) s[i];
-		char		esc[8];
 
 		if (c == '"' || c == '\\')
-		{
-			esc[0] = '\\';
-			esc[1] = (char) c;
-			fuzz_buf_append(out, esc, 2);
-		}
+			fprintf(out, "\\%c", c);
 		else if (c < 0x20)
-		{
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			fuzz_buf_append(out, esc, 6);
-		}
+			fprintf(out, "\\u%04x", c);
 		else
-			fuzz_buf_append(out, &s[i], 1);
+			putc(c, out);
 	}
-	fuzz_buf_append(out, "\"", 1);
+	putc('"', out);
 }
 
 /* The shortest of %.15g / %.17g that reads back as the same double. */
 static void
-write_number(FuzzBuf *out, double d, FuzzRng *rng)
+write_number(FILE *out, double d, FuzzRng *rng)
 {
 	char		text[40];
 
@@ -432,19 +404,19 @@ write_number(FuzzBuf *out, double d, FuzzRng *rng)
 		if (strtod(text, NULL) != d || (d == 0 && signbit(d) != signbit(strtod(text, NULL))))
 			snprintf(text, sizeof(text), "%.17g", d);
 	}
-	fuzz_buf_append(out, text, strlen(text));
+	fputs(text, out);
 }
 
 void
-fuzz_json_write(FuzzBuf *out, const TfJson *v, FuzzRng *rng)
+fuzz_json_write(FILE *out, const TfJson *v, FuzzRng *rng)
 {
 	switch (v->type)
 	{
 		case TF_JSON_NULL:
-			fuzz_buf_append(out, "null", 4);
+			fputs("null", out);
 			break;
 		case TF_JSON_BOOL:
-			fuzz_buf_append(out, v->boolean ? "true" : "false", v->boolean ? 4 : 5);
+			fputs(v->boolean ? "true" : "false", out);
 			break;
 		case TF_JSON_NUMBER:
 			write_number(out, v->number, rng);
@@ -454,22 +426,33 @@ fuzz_json_write(FuzzBuf *out, const TfJson *v, FuzzRng *rng)
 			break;
 		case TF_JSON_ARRAY:
 		case TF_JSON_OBJECT:
-			fuzz_buf_append(out, v->type == TF_JSON_ARRAY ? "[" : "{", 1);
+			putc(v->type == TF_JSON_ARRAY ? '[' : '{', out);
 			for (int32_t i = 0; i < v->count; i++)
 			{
 				if (i > 0)
-					fuzz_buf_append(out, ",", 1);
+					putc(',', out);
 				if (v->type == TF_JSON_OBJECT)
 				{
 					write_string(out, v->children[i].key ? v->children[i].key : "",
 								 v->children[i].key ? v->children[i].key_len : 0);
-					fuzz_buf_append(out, ":", 1);
+					putc(':', out);
 				}
 				fuzz_json_write(out, &v->children[i], rng);
 			}
-			fuzz_buf_append(out, v->type == TF_JSON_ARRAY ? "]" : "}", 1);
+			putc(v->type == TF_JSON_ARRAY ? ']' : '}', out);
 			break;
 	}
+}
+
+char *
+fuzz_json_text(const TfJson *v, FuzzRng *rng, size_t *len)
+{
+	char	   *text = NULL;
+	FILE	   *out = open_memstream(&text, len);
+
+	fuzz_json_write(out, v, rng);
+	fclose(out);
+	return text;
 }
 
 size_t
@@ -479,7 +462,7 @@ fuzz_json_mutate(uint8_t *data, size_t size, size_t max_size, unsigned int seed,
 	FuzzRng		rng;
 	TfError		err;
 	TfJson	   *root;
-	FuzzBuf		out = {0};
+	char	   *text;
 	size_t		n;
 
 	fuzz_rng_init(&rng, seed);
@@ -487,15 +470,14 @@ fuzz_json_mutate(uint8_t *data, size_t size, size_t max_size, unsigned int seed,
 		(root = tf_json_parse((const char *) data, size, &err)) == NULL)
 		return LLVMFuzzerMutate(data, size, max_size);
 	fuzz_json_mutate_tree(root, &rng, words);
-	fuzz_json_write(&out, root, &rng);
+	text = fuzz_json_text(root, &rng, &n);
 	tf_json_free(root);
-	if (out.len > max_size)
+	if (n > max_size)
 	{
-		fuzz_buf_free(&out);
+		free(text);
 		return LLVMFuzzerMutate(data, size, max_size);
 	}
-	memcpy(data, out.data, out.len);
-	n = out.len;
-	fuzz_buf_free(&out);
+	memcpy(data, text, n);
+	free(text);
 	return n;
 }

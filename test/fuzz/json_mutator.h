@@ -16,19 +16,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tf_json.h"
-
-/* A growable byte string (malloc'd). */
-typedef struct FuzzBuf
-{
-	char	   *data;
-	size_t		len;
-	size_t		cap;
-} FuzzBuf;
-
-void		fuzz_buf_append(FuzzBuf *b, const void *s, size_t n);
-void		fuzz_buf_free(FuzzBuf *b);
 
 /* xorshift64 state, seeded from libFuzzer's seed. */
 typedef struct FuzzRng
@@ -46,9 +36,12 @@ uint32_t	fuzz_rand(FuzzRng *rng, uint32_t n);
  * the keys the target's readers look up. */
 void		fuzz_json_mutate_tree(TfJson *root, FuzzRng *rng, const char *const *words);
 
-/* Append the tree as JSON text; non-finite numbers as NaN, Infinity,
+/* Write the tree as JSON text; non-finite numbers as NaN, Infinity,
  * -Infinity or, at random, 1e400 / -1e400. */
-void		fuzz_json_write(FuzzBuf *out, const TfJson *v, FuzzRng *rng);
+void		fuzz_json_write(FILE *out, const TfJson *v, FuzzRng *rng);
+
+/* The tree as JSON text in a malloc'd, NUL-terminated buffer (*len bytes). */
+char	   *fuzz_json_text(const TfJson *v, FuzzRng *rng, size_t *len);
 
 /* The LLVMFuzzerCustomMutator of a target whose input is one JSON text:
  * mutate data[size] in place (at most max_size bytes); the new size. */

@@ -97,6 +97,14 @@ def attention(rng, prefix, q, k, v, out):
     return t
 
 
+def feed_forward(rng, prefix, fc1, fc2, norm):
+    """A post-LN feed-forward block: fc1 [FFN, D], fc2 [D, FFN], LayerNorm."""
+    t = {f"{prefix}.{fc1}.weight": random_tensor(rng, FFN, D), f"{prefix}.{fc1}.bias": random_tensor(rng, FFN),
+         f"{prefix}.{fc2}.weight": random_tensor(rng, D, FFN), f"{prefix}.{fc2}.bias": random_tensor(rng, D)}
+    t.update(layer_norm(f"{prefix}.{norm}"))
+    return t
+
+
 def bert_checkpoint(out):
     rng = random.Random(1)
     vocab = (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list("abcdefghijklmnopqrstuvwxyz0123456789.,!?'")
@@ -136,11 +144,7 @@ def bert_checkpoint(out):
     t.update(attention(rng, p, "attention.self.query", "attention.self.key", "attention.self.value",
                        "attention.output.dense"))
     t.update(layer_norm(p + ".attention.output.LayerNorm"))
-    t[p + ".intermediate.dense.weight"] = random_tensor(rng, FFN, D)
-    t[p + ".intermediate.dense.bias"] = random_tensor(rng, FFN)
-    t[p + ".output.dense.weight"] = random_tensor(rng, D, FFN)
-    t[p + ".output.dense.bias"] = random_tensor(rng, D)
-    t.update(layer_norm(p + ".output.LayerNorm"))
+    t.update(feed_forward(rng, p, "intermediate.dense", "output.dense", "output.LayerNorm"))
     write_safetensors(os.path.join(out, "model.safetensors"), t)
     tokenizer_json = {"version": "1.0", "added_tokens": [],
                       "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
@@ -203,11 +207,7 @@ def marian_checkpoint(out, work):
             t.update(attention(rng, p, "encoder_attn.q_proj", "encoder_attn.k_proj", "encoder_attn.v_proj",
                                "encoder_attn.out_proj"))
             t.update(layer_norm(p + ".encoder_attn_layer_norm"))
-        t[p + ".fc1.weight"] = random_tensor(rng, FFN, D)
-        t[p + ".fc1.bias"] = random_tensor(rng, FFN)
-        t[p + ".fc2.weight"] = random_tensor(rng, D, FFN)
-        t[p + ".fc2.bias"] = random_tensor(rng, D)
-        t.update(layer_norm(p + ".final_layer_norm"))
+        t.update(feed_forward(rng, p, "fc1", "fc2", "final_layer_norm"))
     write_safetensors(os.path.join(out, "model.safetensors"), t)
     return files, model
 

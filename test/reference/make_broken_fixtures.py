@@ -56,6 +56,26 @@ def write_raw(path, header, data):
         f.write(data)
 
 
+def edit_json(path, change):
+    """Rewrite the JSON file at path after change(its object)."""
+    with open(path) as f:
+        obj = json.load(f)
+    change(obj)
+    with open(path, "w") as f:
+        json.dump(obj, f)
+
+
+def edit_header(path, change):
+    """Rewrite a safetensors file after change(its header dict)."""
+    _, header, data = header_of(path)
+    change(header)
+    write_raw(path, header, data)
+
+
+def first_tensor(header, suffix):
+    return sorted(k for k in header if k.endswith(suffix))[0]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -90,24 +110,14 @@ def main():
     write_safetensors(st, tensors, dtype="F16")
 
     d = copy(bert, out("broken-shape"))
-    with open(os.path.join(d, "config.json")) as f:
-        cfg = json.load(f)
-    cfg["intermediate_size"] += 6
-    with open(os.path.join(d, "config.json"), "w") as f:
-        json.dump(cfg, f)
+    edit_json(os.path.join(d, "config.json"), lambda c: c.update(intermediate_size=c["intermediate_size"] + 6))
 
     d = copy(bert, out("broken-dtype"))
-    st = os.path.join(d, "model.safetensors")
-    _, header, data = header_of(st)
-    name = sorted(k for k in header if k.endswith("attention.output.dense.weight"))[0]
-    header[name]["dtype"] = "I16"
-    write_raw(st, header, data)
+    edit_header(os.path.join(d, "model.safetensors"),
+                lambda h: h[first_tensor(h, "attention.output.dense.weight")].update(dtype="I16"))
 
     d = copy(bert, out("broken-arch"))
-    cfg["intermediate_size"] -= 6
-    cfg["model_type"] = "gpt2"
-    with open(os.path.join(d, "config.json"), "w") as f:
-        json.dump(cfg, f)
+    edit_json(os.path.join(d, "config.json"), lambda c: c.update(model_type="gpt2"))
 
     d = copy(bert, out("broken-config"))
     with open(os.path.join(d, "config.json"), "w") as f:
@@ -118,19 +128,15 @@ def main():
         f.write('{"model": {"type": "WordPiece", "vocab": [1, 2')
 
     d = copy(bert, out("broken-hidden-size"))
-    cfg["model_type"] = "bert"
-    cfg["hidden_size"] = 65535
-    with open(os.path.join(d, "config.json"), "w") as f:
-        json.dump(cfg, f)
+    edit_json(os.path.join(d, "config.json"), lambda c: c.update(hidden_size=65535))
+
+    def overflow(header):
+        tensor = header[first_tensor(header, "attention.output.dense.weight")]
+        begin = tensor["data_offsets"][0]
+        tensor.update(shape=[1 << 32, 1 << 32], data_offsets=[begin, begin])
 
     d = copy(bert, out("broken-shape-overflow"))
-    st = os.path.join(d, "model.safetensors")
-    _, header, data = header_of(st)
-    name = sorted(k for k in header if k.endswith("attention.output.dense.weight"))[0]
-    begin = header[name]["data_offsets"][0]
-    header[name]["shape"] = [1 << 32, 1 << 32]
-    header[name]["data_offsets"] = [begin, begin]
-    write_raw(st, header, data)
+    edit_header(os.path.join(d, "model.safetensors"), overflow)
 
     marian = os.path.join(args.out, args.marian)
     if os.path.isdir(marian):
@@ -141,18 +147,10 @@ def main():
             f.truncate(size // 3)
 
         d = copy(marian, out("broken-bad-words-nan"))
-        with open(os.path.join(d, "generation_config.json")) as f:
-            gen = json.load(f)
-        gen["bad_words_ids"] = [[float("nan")]]
-        with open(os.path.join(d, "generation_config.json"), "w") as f:
-            json.dump(gen, f)
+        edit_json(os.path.join(d, "generation_config.json"), lambda g: g.update(bad_words_ids=[[float("nan")]]))
 
         d = copy(marian, out("broken-max-length"))
-        with open(os.path.join(d, "tokenizer_config.json")) as f:
-            tok = json.load(f)
-        tok["model_max_length"] = -1e10
-        with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
-            json.dump(tok, f)
+        edit_json(os.path.join(d, "tokenizer_config.json"), lambda t: t.update(model_max_length=-1e10))
     print(f"wrote broken fixtures into {args.out}")
 
 
