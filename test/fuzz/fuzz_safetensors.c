@@ -8,9 +8,13 @@
  * converted (under ASan: no byte outside the range is read).
  *
  * The custom mutator keeps the layout: it parses the header JSON, mutates
- * it structurally (json_mutator.h), writes it back with its length, and now
- * and then truncates or extends the data section or garbles the length.
+ * it structurally (json_mutator.h) or gives one tensor a shape that agrees
+ * with its byte range only in wrapping 64-bit arithmetic, writes it back
+ * with its length, and now and then truncates or extends the data section
+ * or garbles the length.
  */
+#include <math.h>
+
 #include "fuzz_common.h"
 #include "json_mutator.h"
 #include "tf_safetensors.h"
@@ -34,6 +38,45 @@ element_size(const char *dtype)
 		if (strcmp(sizes[i][0], dtype) == 0)
 			return sizes[i][1][0] - '0';
 	return 0;
+}
+
+/*
+ * Give one tensor of the header 2 to 4 power-of-two dims whose product
+ * times the dtype size is 2^64, and an empty byte range: a header whose
+ * sizes agree if the products wrap, as a crafted file's would.
+ */
+static void
+wrap_shape(TfJson *header, FuzzRng *rng)
+{
+	TfJson	   *entry;
+	TfJson	   *shape;
+	TfJson	   *offsets;
+	double		dims[4];
+	double		range[2];
+	int			bits = 64;
+	int			ndim = 2 + (int) fuzz_rand(rng, 3);
+
+	if (header->type != TF_JSON_OBJECT || header->count == 0)
+		return;
+	entry = &header->children[fuzz_rand(rng, (uint32_t) header->count)];
+	shape = (TfJson *) tf_json_get(entry, "shape");
+	offsets = (TfJson *) tf_json_get(entry, "data_offsets");
+	if (shape == NULL || offsets == NULL || offsets->count != 2 || offsets->children[0].type != TF_JSON_NUMBER ||
+		element_size(tf_json_string(entry, "dtype", "", NULL)) == 0)
+		return;
+	for (int size = element_size(tf_json_string(entry, "dtype", "", NULL)); size > 1; size /= 2)
+		bits--;
+	for (int i = 0; i < ndim; i++)
+	{
+		/* the last dim takes the bits left; the others up to 62 each */
+		int			e = i == ndim - 1 ? bits : (int) fuzz_rand(rng, (uint32_t) (bits < 62 ? bits : 62) + 1);
+
+		dims[i] = ldexp(1.0, e);
+		bits -= e;
+	}
+	range[0] = range[1] = offsets->children[0].number;
+	fuzz_json_set_numbers(shape, dims, ndim);
+	fuzz_json_set_numbers(offsets, range, 2);
 }
 
 int
@@ -102,7 +145,10 @@ LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned in
 	if (size < 8 || old_header > size - 8 || fuzz_rand(&rng, 8) == 0 ||
 		(header = tf_json_parse((const char *) data + 8, old_header, &err)) == NULL)
 		return LLVMFuzzerMutate(data, size, max_size);
-	fuzz_json_mutate_tree(header, &rng, words);
+	if (fuzz_rand(&rng, 8) == 0)
+		wrap_shape(header, &rng);
+	else
+		fuzz_json_mutate_tree(header, &rng, words);
 	text = fuzz_json_text(header, &rng, &text_len);
 	tf_json_free(header);
 

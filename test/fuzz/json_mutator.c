@@ -368,6 +368,20 @@ fuzz_json_mutate_tree(TfJson *root, FuzzRng *rng, const char *const *words)
 		mutate_once(root, rng, words);
 }
 
+void
+fuzz_json_set_numbers(TfJson *n, const double *values, int n_values)
+{
+	clear_value(n);
+	n->type = TF_JSON_ARRAY;
+	n->count = n_values;
+	n->children = tf_alloc(sizeof(TfJson) * (n_values > 0 ? n_values : 1));
+	for (int i = 0; i < n_values; i++)
+	{
+		n->children[i].type = TF_JSON_NUMBER;
+		n->children[i].number = values[i];
+	}
+}
+
 /* --------------------------------------------------------------- writing */
 
 static void

@@ -36,6 +36,9 @@ uint32_t	fuzz_rand(FuzzRng *rng, uint32_t n);
  * the keys the target's readers look up. */
 void		fuzz_json_mutate_tree(TfJson *root, FuzzRng *rng, const char *const *words);
 
+/* Make node n (keeping its key) the array of numbers values[n_values]. */
+void		fuzz_json_set_numbers(TfJson *n, const double *values, int n_values);
+
 /* Write the tree as JSON text; non-finite numbers as NaN, Infinity,
  * -Infinity or, at random, 1e400 / -1e400. */
 void		fuzz_json_write(FILE *out, const TfJson *v, FuzzRng *rng);
