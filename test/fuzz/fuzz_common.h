@@ -3,7 +3,7 @@
  * are, reading them, and the checks every target makes of the core's
  * answers. Targets run from the repository root (test/fuzz/run does so).
  *
- *   FUZZ_TOKENIZERS  the real tokenizer files (default ../shared/data/tokenizers)
+ *   FUZZ_TOKENIZERS  the real tokenizer files (default test/data/tokenizers)
  *   FUZZ_INPUTS      what make_inputs.py wrote (default test/fuzz/build)
  */
 #ifndef FUZZ_COMMON_H
@@ -28,7 +28,7 @@ fuzz_path(const char *env, const char *fallback, const char *name)
 	return path;
 }
 
-#define FUZZ_TOKENIZER_FILE(name) fuzz_path("FUZZ_TOKENIZERS", "../shared/data/tokenizers", name)
+#define FUZZ_TOKENIZER_FILE(name) fuzz_path("FUZZ_TOKENIZERS", "test/data/tokenizers", name)
 #define FUZZ_INPUT_FILE(name) fuzz_path("FUZZ_INPUTS", "test/fuzz/build", name)
 
 /* Stop the run with a message: a broken invariant is a finding, like a crash. */

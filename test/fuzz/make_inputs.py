@@ -18,7 +18,7 @@ Writes, deterministically (seeded; standard library and sentencepiece only):
                  plus >>fr<< and <pad>
   seeds/<target> the starting corpus of each target (test/fuzz/README.md):
                  json         the real config files of models/ and
-                              ../shared/data/tokenizers, and tiny tokenizer.json
+                              test/data/tokenizers, and tiny tokenizer.json
                  safetensors  the two tiny weight files, an F16/BF16 one, one
                               with __metadata__
                  spm_model    the tiny .spm, a byte_fallback one and one with
@@ -40,7 +40,7 @@ import sentencepiece as spm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
-TOKENIZERS = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "tokenizers"))
+TOKENIZERS = os.path.join(ROOT, "test", "data", "tokenizers")
 
 # the tiny shape both checkpoints share
 D, HEADS, FFN, POSITIONS = 8, 2, 16, 32
