@@ -178,6 +178,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* A tokenizer's answer: between min_n and max_n ids, each below vocab. */
+static void
+check_ids(const int32_t *ids, int32_t n, int32_t min_n, int32_t max_n, int32_t vocab)
+{
+	FUZZ_CHECK(n >= min_n && n <= max_n, "%d ids for %d to %d", n, min_n, max_n);
+	for (int32_t k = 0; k < n; k++)
+		FUZZ_CHECK(ids[k] >= 0 && ids[k] < vocab, "id %d of %d", ids[k], vocab);
+}
+
 /* Embed three texts as embed() would. */
 static void
 use_bert(const void *image, const TfBertModel *m)
@@ -192,13 +201,8 @@ use_bert(const void *image, const TfBertModel *m)
 
 	for (int i = 0; i < 3; i++)
 	{
-		int32_t		n;
-
 		lens[i] = strlen(texts[i]);
-		n = tf_bert_tokenize(image, m, texts[i], lens[i], ids);
-		FUZZ_CHECK(n >= 2 && n <= m->max_tokens, "%d tokens for at most %d", n, m->max_tokens);
-		for (int32_t k = 0; k < n; k++)
-			FUZZ_CHECK(ids[k] >= 0 && ids[k] < m->vocab_size, "id %d of %d", ids[k], m->vocab_size);
+		check_ids(ids, tf_bert_tokenize(image, m, texts[i], lens[i], ids), 2, m->max_tokens, m->vocab_size);
 	}
 	if (!tf_bert_embed(image, m, texts, lens, 3, out, &err))
 		fuzz_check_error(&err);
@@ -220,13 +224,9 @@ use_marian(const void *image, const TfMarianModel *m)
 
 	for (int i = 0; i < 2; i++)
 	{
-		int32_t		n;
-
 		lens[i] = strlen(texts[i]);
-		n = tf_marian_tokenize(image, m, texts[i], lens[i], ids);
-		FUZZ_CHECK(n >= 1 && n <= m->max_source_tokens, "%d source ids for at most %d", n, m->max_source_tokens);
-		for (int k = 0; k < n; k++)
-			FUZZ_CHECK(ids[k] >= 0 && ids[k] < m->src_vocab, "source id %d of %d", ids[k], m->src_vocab);
+		check_ids(ids, tf_marian_tokenize(image, m, texts[i], lens[i], ids), 1, m->max_source_tokens,
+				  m->src_vocab);
 	}
 	free(ids);
 	if (!tf_marian_translate(image, m, NULL, &call, texts, lens, 2, out, out_lens, &err))
