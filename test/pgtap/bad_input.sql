@@ -55,7 +55,7 @@ FROM (VALUES ('no-weights', '%could not read file%model.safetensors%'),
              ('tokenizer', '%could not parse%tokenizer.json%'),
              ('spm', '%could not load%source.spm%'),
              -- hostile numbers: refused before they index or size anything
-             ('bad-words-nan', '%unsupported bad_words_ids%'),
+             ('bad-words-nan', '%invalid "bad_words_ids"%'),
              ('max-length', '%invalid "model_max_length"%'),
              ('hidden-size', '%word_embeddings.weight" in "model.safetensors" has the wrong shape%'),
              ('shape-overflow', '%is impossibly large%')) AS t(f, pattern);

@@ -38,7 +38,7 @@ static const Case cases[] = {
 	{"marian-odd", "generation_config.json", NULL, "{\"bad_words_ids\": [[1.5]]}", "bad_words_ids"},
 	{"marian-odd", "generation_config.json", NULL, "{\"bad_words_ids\": [[-1]]}", "bad_words_ids"},
 	{"marian-odd", "generation_config.json", NULL, "{\"bad_words_ids\": [[5000]]}", "bad_words_ids"},
-	{"marian-odd", "generation_config.json", NULL, "{\"bad_words_ids\": [[4999]]}", NULL},
+	{"marian-odd", "generation_config.json", NULL, "{\"bad_words_ids\": [[4999]], \"decoder_start_token_id\": 2}", NULL},
 	{"marian-odd", "generation_config.json", NULL, "{\"length_penalty\": NaN}", "\"length_penalty\""},
 	{"marian-odd", "generation_config.json", NULL, "{\"num_beams\": 1e400}", "\"num_beams\""},
 	{"marian-odd", "generation_config.json", NULL, "{\"max_length\": -Infinity}", "\"max_length\""},
