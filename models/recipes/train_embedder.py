@@ -4,7 +4,7 @@ bert-base-uncased WordPiece vocabulary) from scratch, on CPU, and export it
 in the sentence-transformers layout.
 
     /usr/bin/python3 models/recipes/train_embedder.py --out /work/train/embedder-out \
-        --work /work/train/embedder [--data ../shared/data] [--threads 1]
+        --work /work/train/embedder --data DIR [--threads 1]
 
 --data is the training data directory (not in the repository): multi30k/
 task1 and task2 and stsbenchmark/sts-train.csv, laid out as the project's
@@ -48,7 +48,7 @@ from bert import BertForMaskedLM, masked_lm_state_dict, pad_batch, pool  # noqa:
 from bert_tokenizer import BertTokenizer  # noqa: E402
 from safetensors_io import write_safetensors  # noqa: E402
 from eval_sts import spearman  # noqa: E402
-from repo_data import BERT_TOKENIZER as TOKENIZER, TRAINING_DATA, read_gz_lines, read_sts  # noqa: E402
+from repo_data import BERT_TOKENIZER as TOKENIZER, read_gz_lines, read_sts  # noqa: E402
 
 DEVICE = torch.device("cpu")  # set by --device
 
@@ -219,7 +219,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     ap.add_argument("--work", required=True)
-    ap.add_argument("--data", default=TRAINING_DATA, help="training data directory (multi30k/, stsbenchmark/)")
+    ap.add_argument("--data", required=True, help="training data directory (multi30k/, stsbenchmark/)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU is at hand")
     ap.add_argument("--seed", type=int, default=1)

@@ -3,7 +3,7 @@
 Multi30k task 1 and export it in Hugging Face's MarianMTModel layout.
 
     /usr/bin/python3 models/recipes/train_translator.py --out models/opus-mt-tiny-en-de \
-        --work /tmp/translator-work [--data ../shared/data] [--threads 2] [--hours 2.5] [--device cuda]
+        --work /tmp/translator-work --data DIR [--threads 2] [--hours 2.5] [--device cuda]
 
 --data is the training data directory (not in the repository); the recipe
 reads multi30k/task1/{train,val}.{en,de}.gz from it.
@@ -29,7 +29,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "reference"))
 from marian import MarianMT  # noqa: E402
-from repo_data import TRAINING_DATA, read_gz_lines  # noqa: E402
+from repo_data import read_gz_lines  # noqa: E402
 from safetensors_io import write_safetensors  # noqa: E402
 
 
@@ -167,7 +167,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     ap.add_argument("--work", required=True)
-    ap.add_argument("--data", default=TRAINING_DATA, help="training data directory (multi30k/task1/)")
+    ap.add_argument("--data", required=True, help="training data directory (multi30k/task1/)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--hours", type=float, default=2.5, help="stop training after this long")

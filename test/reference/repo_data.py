@@ -6,7 +6,7 @@ unit tests have test/unit/data_paths.h.
 
 Training data (the Multi30k and STS training splits) is not in the
 repository: the training recipes and the corpus generators take its
-directory on the command line, TRAINING_DATA by default.
+directory on the command line (--data DIR, required).
 """
 import gzip
 import os
@@ -17,10 +17,6 @@ BERT_TOKENIZER = os.path.join(DATA, "tokenizers", "bert-base-uncased")
 MARIAN_TOKENIZER = os.path.join(DATA, "tokenizers", "opus-mt-en-mg")
 STS_DEV = os.path.join(DATA, "stsbenchmark", "sts-dev.csv")
 MULTI30K = os.path.join(DATA, "multi30k", "task1")
-
-# default --data of the training recipes and corpus generators: the layout
-# of the project's shared data directory (multi30k/, stsbenchmark/)
-TRAINING_DATA = os.path.normpath(os.path.join(ROOT, "..", "shared", "data"))
 
 
 def read_gz_lines(path, n=None):

@@ -4,7 +4,7 @@ tokenizer is compared with Hugging Face's JavaScript port (peer_wordpiece.mjs).
 
 Seeded, so reruns give the same file. Run from the repository root:
 
-    /usr/bin/python3 test/tokenizers/make_corpus.py [--data ../shared/data]
+    /usr/bin/python3 test/tokenizers/make_corpus.py --data DIR
 
 --data is the training data directory (not in the repository; the real
 sentences are sampled from Multi30k task 1 train and STS Benchmark train).
@@ -26,11 +26,7 @@ import argparse
 import gzip
 import os
 import random
-import sys
 import unicodedata
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
-from repo_data import TRAINING_DATA  # noqa: E402
 
 SEED = 20240611
 
@@ -264,7 +260,7 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(os.path.dirname(here))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", default=TRAINING_DATA, help="training data directory (multi30k/, stsbenchmark/)")
+    ap.add_argument("--data", required=True, help="training data directory (multi30k/, stsbenchmark/)")
     ap.add_argument("--out", default=os.path.join(root, "test", "data", "wordpiece_corpus.txt"))
     args = ap.parse_args()
     rng = random.Random(SEED)

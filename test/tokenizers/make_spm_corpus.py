@@ -18,10 +18,10 @@ no charsmap, and "extras" (user-defined, unused and byte-fallback pieces).
 The file is bytes, not text: some lines are deliberately invalid UTF-8, and
 a line may hold any byte but '\\n' (spm_encode reads lines with getline).
 
-Usage: /usr/bin/python3 test/tokenizers/make_spm_corpus.py [DATA_DIR [OUT]]
+Usage: /usr/bin/python3 test/tokenizers/make_spm_corpus.py DATA_DIR [OUT]
   DATA_DIR is the training data directory (not in the repository; the real
-  sentences are sampled from Multi30k task 1 train and STS Benchmark train),
-  ../shared/data by default; OUT defaults to test/data/spm_corpus.txt. What
+  sentences are sampled from Multi30k task 1 train and STS Benchmark train);
+  OUT defaults to test/data/spm_corpus.txt. What
   it wrote is committed, so the tests need neither.
 """
 import csv
@@ -34,10 +34,9 @@ import sys
 SEED = 20240521
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "test", "reference"))
-from repo_data import TRAINING_DATA  # noqa: E402
-
-DATA = sys.argv[1] if len(sys.argv) > 1 else TRAINING_DATA
+if len(sys.argv) < 2:
+    sys.exit(__doc__)
+DATA = sys.argv[1]
 OUT = sys.argv[2] if len(sys.argv) > 2 else os.path.join(REPO, "test", "data", "spm_corpus.txt")
 
 rng = random.Random(SEED)
