@@ -17,7 +17,10 @@ CORE_SRCS = $(sort $(wildcard src/tf_*.c))
 PG_SRCS = $(sort $(wildcard src/pg_*.c))
 OBJS = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
 
-DATA = sql/$(EXTENSION)--$(EXTVERSION).sql
+# The extension script is built from the parts in sql/, in name order: one
+# file per concern (sql/00_core.sql, then each feature's own part)
+SQL_PARTS = $(sort $(wildcard sql/[0-9][0-9]_*.sql))
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 # pg_regress suites: test/sql/NAME.sql against test/expected/NAME.out (sql/
 # holds only the extension script)
 REGRESS = $(sort $(notdir $(basename $(wildcard test/sql/*.sql))))
@@ -33,6 +36,9 @@ EXTRA_CLEAN = test/unit/build test/results test/fuzz/build
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $^ > $@
 
 # PGXS tracks no header dependencies: rebuild every object (and its JIT
 # bitcode) when any header changes, so a changed struct never meets a

@@ -1,4 +1,5 @@
--- transformer 0.1.0: SQL interface. See README.md.
+-- transformer 0.1.0: SQL interface, part 00: the core functions. See README.md.
+-- The extension script is these parts concatenated in name order (Makefile).
 \echo Use "CREATE EXTENSION transformer" to load this file. \quit
 
 -- Management objects live in schema transformer; the functions users call
