@@ -46,7 +46,7 @@ from common import (BERT_FIXTURE, MARIAN_FIXTURE, QUICK, REPEATS, median, multi3
                     table)
 from pg import Session, text_array
 
-PGBIN = "/usr/lib/postgresql/15/bin"
+PGBIN = os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin")
 DATA_DIR = os.environ.get("BENCH_DATA_DIR", "")
 EMBED_ROWS = 2000 if QUICK else 20000
 TRANSLATE_ROWS = 16 if QUICK else 64
