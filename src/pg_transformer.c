@@ -20,5 +20,6 @@ _PG_init(void)
 	pgtf_store_init();
 	pgtf_embed_init();
 	pgtf_translate_init();
+	pgtf_jobs_init();
 	MarkGUCPrefixReserved("transformer");
 }

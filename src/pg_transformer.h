@@ -25,6 +25,7 @@ void		pgtf_core_init(void);	/* pg_core.c: core hooks, transformer.threads */
 void		pgtf_store_init(void);	/* pg_model_store.c: models, model_directory, shmem hooks */
 void		pgtf_embed_init(void);	/* pg_embed.c: embedding_model */
 void		pgtf_translate_init(void);	/* pg_translate.c: translation_model, num_beams, max_length */
+void		pgtf_jobs_init(void);	/* pg_job_worker.c: max_job_workers, job launcher */
 
 /* ---- pg_model_store.c: the models the backends share ---- */
 
