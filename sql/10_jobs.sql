@@ -122,8 +122,8 @@ BEGIN
     END IF;
     SELECT string_agg(k, ', ') INTO bad FROM jsonb_object_keys(options) k WHERE k <> ALL (allowed);
     IF bad IS NOT NULL THEN
-        RAISE EXCEPTION 'unknown option % for a % job', bad, task USING ERRCODE = 'invalid_parameter_value',
-            HINT = format('The options of a %s job are: %s.', task, array_to_string(allowed, ', '));
+        RAISE EXCEPTION 'unknown option % for % jobs', bad, task USING ERRCODE = 'invalid_parameter_value',
+            HINT = format('The options of %s jobs are: %s.', task, array_to_string(allowed, ', '));
     END IF;
     IF task = 'embed' AND options ? 'target_type' AND options->>'target_type' NOT IN ('real[]', 'vector') THEN
         RAISE EXCEPTION 'target_type must be "real[]" or "vector", not %', options->'target_type'
@@ -223,21 +223,40 @@ BEGIN
       FROM unnest(j.key_columns) WITH ORDINALITY AS k(c, i)
       JOIN pg_attribute a ON a.attrelid = j.source AND a.attname = k.c;
 
-    -- the triggers: INSERT (statement, transition table tf_new), UPDATE (row)
+    -- the triggers: INSERT (statement, transition table tf_new), UPDATE (row).
+    -- A key already queued may be in a worker's batch right now (locked):
+    --  - an inserted key (new, or a row's key changed) waits for that batch
+    --    (ON CONFLICT DO UPDATE): the batch found no such row and deletes the
+    --    entry, then this insert queues the key again;
+    --  - an updated row must not wait (the batch may be waiting for this
+    --    row's lock to write it: a deadlock); the batch sees its input
+    --    changed and keeps the entry. A failed entry that no batch holds
+    --    gets its attempts back.
     EXECUTE format($f$
-        CREATE OR REPLACE FUNCTION transformer.%I() RETURNS trigger
+        CREATE OR REPLACE FUNCTION transformer.%1$I() RETURNS trigger
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
         BEGIN
             IF TG_LEVEL = 'STATEMENT' THEN
-                INSERT INTO %s (%s) SELECT %s FROM tf_new ON CONFLICT DO NOTHING;
+                INSERT INTO %2$s AS q (%3$s) SELECT %3$s FROM tf_new
+                ON CONFLICT (%3$s) DO UPDATE SET tf_attempts = 0, tf_next_retry = NULL, tf_error = NULL;
+            ELSIF (%5$s) IS DISTINCT FROM (%6$s) THEN
+                INSERT INTO %2$s AS q (%3$s) VALUES (%4$s)
+                ON CONFLICT (%3$s) DO UPDATE SET tf_attempts = 0, tf_next_retry = NULL, tf_error = NULL;
             ELSE
-                INSERT INTO %s (%s) VALUES (%s) ON CONFLICT DO NOTHING;
+                INSERT INTO %2$s (%3$s) VALUES (%4$s) ON CONFLICT DO NOTHING;
+                IF NOT FOUND THEN
+                    UPDATE %2$s SET tf_attempts = 0, tf_next_retry = NULL, tf_error = NULL
+                     WHERE (%3$s) = (%4$s) AND tf_attempts > 0
+                       AND ctid = (SELECT ctid FROM %2$s WHERE (%3$s) = (%4$s) FOR UPDATE SKIP LOCKED);
+                END IF;
             END IF;
             PERFORM transformer._job_wake();
             RETURN NULL;
         END $body$ $f$,
-        transformer._job_object(j.id, 'capture'), queue, keys, keys,
-        queue, keys, transformer._job_keys(j.key_columns, 'NEW.%I', ', '));
+        transformer._job_object(j.id, 'capture'), queue, keys,
+        transformer._job_keys(j.key_columns, 'NEW.%I', ', '),
+        transformer._job_keys(j.key_columns, 'OLD.%I', ', '),
+        transformer._job_keys(j.key_columns, 'NEW.%I', ', '));
 
     -- the backfill: the next n keys after `after` into the queue; returns
     -- the last one (NULL when the table has no more)
@@ -707,6 +726,11 @@ BEGIN
         backfill_done = CASE WHEN recompute THEN false ELSE backfill_done END,
         backfill_cursor = CASE WHEN recompute THEN NULL ELSE backfill_cursor END
      WHERE id = j.id;
+    IF recompute THEN
+        -- a new model or options: failed rows get their attempts back too
+        EXECUTE format('UPDATE transformer.%I SET tf_attempts = 0, tf_next_retry = NULL, tf_error = NULL '
+                       'WHERE tf_attempts > 0', transformer._job_object(j.id, 'queue'));
+    END IF;
     PERFORM transformer._job_wake();
 END $$;
 
