@@ -480,7 +480,8 @@ DECLARE
     queued bigint;
     last jsonb;
 BEGIN
-    SELECT * INTO j FROM transformer.job WHERE id = job_id;
+    -- KEY SHARE: drop_job, pause_job and alter_job wait for this step
+    SELECT * INTO j FROM transformer.job WHERE id = job_id FOR KEY SHARE;
     IF NOT FOUND OR j.state <> 'active' OR j.backfill_done THEN
         RETURN 0;
     END IF;
@@ -496,7 +497,7 @@ BEGIN
     END IF;
     -- one feeder at a time; another one busy: nothing to do here
     SELECT * INTO j FROM transformer.job WHERE id = job_id AND state = 'active' AND NOT backfill_done
-       FOR UPDATE SKIP LOCKED;
+       FOR NO KEY UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
         RETURN 0;
     END IF;
@@ -529,7 +530,8 @@ DECLARE
     finished timestamptz;
     process text;
 BEGIN
-    SELECT * INTO j FROM transformer.job WHERE id = job_id;
+    -- KEY SHARE: drop_job, pause_job and alter_job wait for this batch
+    SELECT * INTO j FROM transformer.job WHERE id = job_id FOR KEY SHARE;
     IF NOT FOUND OR j.state <> 'active' THEN
         RETURN 0;
     END IF;
@@ -565,7 +567,7 @@ BEGIN
                                queue, transformer._job_keys(j.key_columns, '%I', ', '),
                                transformer._job_keys(j.key_columns, 'r.%I', ', '), queue)
                     USING k, SQLERRM;
-                UPDATE transformer.job SET last_error = SQLERRM WHERE id = job_id;
+                UPDATE transformer.job SET last_error = SQLERRM WHERE id = job_id AND state = 'active';
             END;
         END LOOP;
     END;
@@ -609,6 +611,7 @@ BEGIN
             job := j.id;    -- its steps will find it broken
             RETURN;
         END IF;
+        BEGIN
         EXECUTE format('SELECT EXISTS (SELECT FROM transformer.%1$I '
                        '  WHERE tf_attempts < transformer._job_max_attempts() '
                        '  AND (tf_next_retry IS NULL OR tf_next_retry <= now()) '
@@ -624,6 +627,9 @@ BEGIN
                        'WHERE tf_attempts < transformer._job_max_attempts()',
                        transformer._job_object(j.id, 'queue'))
             INTO next_retry;
+        EXCEPTION WHEN undefined_table THEN
+            CONTINUE;   -- dropped since the loop began
+        END;
         earliest := least(earliest, next_retry);
     END LOOP;
     wait_ms := greatest(ceil(extract(epoch FROM earliest - now()) * 1000), 1)::bigint;
@@ -780,15 +786,20 @@ BEGIN
     DELETE FROM transformer.job WHERE id = j.id;
 END $$;
 
+-- Failed rows back to pending; returns how many (rows deleted since they
+-- failed are not counted: a batch drops their entries).
 CREATE FUNCTION transformer.retry_job(name text) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     j transformer.job := transformer._job_get(name);
     n bigint;
 BEGIN
-    EXECUTE format('WITH r AS (UPDATE transformer.%I SET tf_attempts = 0, tf_next_retry = NULL '
-                   'WHERE tf_attempts >= transformer._job_max_attempts() RETURNING 1) SELECT count(*) FROM r',
-                   transformer._job_object(j.id, 'queue')) INTO n;
+    -- entries of rows deleted since they failed go; the others get their attempts back
+    EXECUTE format('WITH r AS (UPDATE transformer.%I q SET tf_attempts = 0, tf_next_retry = NULL '
+                   'WHERE tf_attempts >= transformer._job_max_attempts() RETURNING %s) '
+                   'SELECT count(*) FILTER (WHERE EXISTS (SELECT FROM %s s WHERE %s)) FROM r',
+                   transformer._job_object(j.id, 'queue'), transformer._job_keys(j.key_columns, 'q.%I', ', '),
+                   j.source, transformer._job_keys(j.key_columns, 'r.%1$I = s.%1$I', ' AND ')) INTO n;
     PERFORM transformer._job_wake();
     RETURN n;
 END $$;
@@ -817,8 +828,12 @@ BEGIN
                   ELSE format('(%s) > (SELECT %s FROM jsonb_populate_record(NULL::%s, %L) r)',
                               transformer._job_keys(j.key_columns, 's.%I', ', '),
                               transformer._job_keys(j.key_columns, 'r.%I', ', '), queue, j.backfill_cursor) END;
+    -- failed: rows of the table out of attempts (the entry of a row deleted
+    -- since stays until retry_job, and is no row)
     EXECUTE format('SELECT count(*) FILTER (WHERE tf_attempts < transformer._job_max_attempts()), '
-                   'count(*) FILTER (WHERE tf_attempts >= transformer._job_max_attempts()) FROM %s', queue)
+                   'count(*) FILTER (WHERE tf_attempts >= transformer._job_max_attempts() '
+                   '                 AND EXISTS (SELECT FROM %s s WHERE %s)) FROM %s q',
+                   j.source, transformer._job_keys(j.key_columns, 'q.%1$I = s.%1$I', ' AND '), queue)
         INTO queued, failed;
     EXECUTE format('SELECT count(*) FILTER (WHERE q IS NULL AND NOT %1$s), '
                    'count(*) FILTER (WHERE q IS NULL AND %1$s) '
@@ -856,13 +871,16 @@ CREATE FUNCTION transformer._job_errors(OUT job text, OUT key jsonb, OUT error t
 DECLARE
     j transformer.job;
 BEGIN
-    FOR j IN SELECT * FROM transformer.job WHERE pg_has_role(transformer._job_caller(), owner, 'MEMBER') ORDER BY name LOOP
+    FOR j IN SELECT * FROM transformer.job WHERE pg_has_role(transformer._job_caller(), owner, 'MEMBER')
+                AND EXISTS (SELECT FROM pg_class WHERE oid = source) ORDER BY name LOOP
         RETURN QUERY EXECUTE format(
             'SELECT %L::text, jsonb_build_object(%s), tf_error, tf_attempts, '
             'CASE WHEN tf_attempts < transformer._job_max_attempts() THEN tf_next_retry END '
-            'FROM transformer.%I WHERE tf_attempts > 0 ORDER BY %s',
-            j.name, transformer._job_keys(j.key_columns, '%1$L, %1$I', ', '),
-            transformer._job_object(j.id, 'queue'), transformer._job_keys(j.key_columns, '%I', ', '));
+            'FROM transformer.%I q WHERE tf_attempts > 0 AND EXISTS (SELECT FROM %s s WHERE %s) ORDER BY %s',
+            j.name, transformer._job_keys(j.key_columns, '%1$L, q.%1$I', ', '),
+            transformer._job_object(j.id, 'queue'), j.source,
+            transformer._job_keys(j.key_columns, 'q.%1$I = s.%1$I', ' AND '),
+            transformer._job_keys(j.key_columns, 'q.%I', ', '));
     END LOOP;
 END $$;
 
