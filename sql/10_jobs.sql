@@ -489,7 +489,9 @@ BEGIN
     IF NOT transformer._job_check_intact(j) THEN
         RETURN 0;
     END IF;
-    EXECUTE format('SELECT count(*) FROM (SELECT FROM transformer.%I LIMIT $1) s',
+    -- rows out of attempts do not count: they would stall the backfill
+    EXECUTE format('SELECT count(*) FROM (SELECT FROM transformer.%I '
+                   'WHERE tf_attempts < transformer._job_max_attempts() LIMIT $1) s',
                    transformer._job_object(j.id, 'queue'))
         INTO queued USING 2 * transformer._job_feed_rows(j);
     IF queued >= 2 * transformer._job_feed_rows(j) THEN
@@ -616,7 +618,8 @@ BEGIN
                        '  WHERE tf_attempts < transformer._job_max_attempts() '
                        '  AND (tf_next_retry IS NULL OR tf_next_retry <= now()) '
                        '  LIMIT 1 FOR UPDATE SKIP LOCKED) '
-                       'OR ($1 AND (SELECT count(*) FROM (SELECT FROM transformer.%1$I LIMIT $2) s) < $2)',
+                       'OR ($1 AND (SELECT count(*) FROM (SELECT FROM transformer.%1$I '
+                       '  WHERE tf_attempts < transformer._job_max_attempts() LIMIT $2) s) < $2)',
                        transformer._job_object(j.id, 'queue'))
             INTO has_work USING NOT j.backfill_done, 2 * transformer._job_feed_rows(j);
         IF has_work THEN

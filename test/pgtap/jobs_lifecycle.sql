@@ -9,14 +9,14 @@
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 SET check_function_bodies = off;
-DROP TABLE IF EXISTS jobs_life, jobs_gone, jobs_col CASCADE;
+DROP TABLE IF EXISTS jobs_life, jobs_gone, jobs_col, jobs_stall CASCADE;
 CREATE FUNCTION pg_temp.near(a real[], b real[]) RETURNS boolean LANGUAGE sql AS
     'SELECT array_length(a, 1) = array_length(b, 1) AND (SELECT max(abs(x - y)) FROM unnest(a, b) u(x, y)) < 1e-5';
 CREATE FUNCTION pg_temp.wrong(model text) RETURNS bigint LANGUAGE sql AS
     'SELECT count(*) FROM jobs_life WHERE emb IS NULL OR NOT pg_temp.near(emb, embed(body, model))';
 CREATE FUNCTION pg_temp.job(job text) RETURNS transformer.jobs LANGUAGE sql AS
     'SELECT * FROM transformer.jobs WHERE name = job';
-SELECT plan(37);
+SELECT plan(39);
 
 CREATE TABLE jobs_life (id integer PRIMARY KEY, body text NOT NULL);
 INSERT INTO jobs_life SELECT g, 'Row number ' || g FROM generate_series(1, 60) g;
@@ -74,6 +74,17 @@ SELECT is(transformer.retry_job('jobs_life_emb'), 0::bigint, 'retry_job: a row w
 SELECT ok(transformer.wait_job('jobs_life_emb', '1 minute'), 'wait_job after the key change');
 SELECT is((SELECT array_agg(key::text) FROM transformer.job_errors WHERE job = 'jobs_life_emb'), ARRAY['{"id": 1030}'],
           'the row under its new key fails again on its own');
+
+-- more failed rows than the backfill keeps queued ahead must not stall it
+CREATE TABLE jobs_stall (id integer PRIMARY KEY, body text NOT NULL);
+INSERT INTO jobs_stall SELECT g, CASE WHEN g <= 12 THEN 'bad' ELSE 'fine ' || g END FROM generate_series(1, 40) g;
+SELECT transformer.create_job('jobs_stall_emb', 'jobs_stall', $$body || (100 / (length(body) - 3))::text$$,
+                              batch_rows => 2);
+SELECT ok(transformer.wait_job('jobs_stall_emb', '2 minutes'), 'a backfill whose first 12 rows fail finishes');
+SELECT is((SELECT (rows_done, rows_pending, rows_failed)::text FROM transformer.jobs WHERE name = 'jobs_stall_emb'),
+          (28, 0, 12)::text, 'with the 28 other rows done');
+SELECT transformer.drop_job('jobs_stall_emb');
+DROP TABLE jobs_stall;
 
 -- a model unloaded under a job: rows fail, retry_job after loading it again
 SELECT transformer.drop_job('jobs_life_emb');
