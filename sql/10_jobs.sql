@@ -223,7 +223,8 @@ BEGIN
       FROM unnest(j.key_columns) WITH ORDINALITY AS k(c, i)
       JOIN pg_attribute a ON a.attrelid = j.source AND a.attname = k.c;
 
-    -- the triggers: INSERT (statement, transition table tf_new), UPDATE (row).
+    -- the triggers: INSERT (statement, transition table tf_new; a row
+    -- trigger on a partitioned table), UPDATE (row).
     -- A key already queued may be in a worker's batch right now (locked):
     --  - an inserted key (new, or a row's key changed) waits for that batch
     --    (ON CONFLICT DO UPDATE): the batch found no such row and deletes the
@@ -239,7 +240,7 @@ BEGIN
             IF TG_LEVEL = 'STATEMENT' THEN
                 INSERT INTO %2$s AS q (%3$s) SELECT %3$s FROM tf_new
                 ON CONFLICT (%3$s) DO UPDATE SET tf_attempts = 0, tf_next_retry = NULL, tf_error = NULL;
-            ELSIF (%5$s) IS DISTINCT FROM (%6$s) THEN
+            ELSIF TG_OP = 'INSERT' OR (%5$s) IS DISTINCT FROM (%6$s) THEN
                 INSERT INTO %2$s AS q (%3$s) VALUES (%4$s)
                 ON CONFLICT (%3$s) DO UPDATE SET tf_attempts = 0, tf_next_retry = NULL, tf_error = NULL;
             ELSE
@@ -429,9 +430,14 @@ BEGIN
                    transformer._job_keys(key_cols, '%I', ', '));
     EXECUTE format('ALTER TABLE transformer.%I OWNER TO %I', transformer._job_object(j.id, 'queue'), j.owner);
     PERFORM transformer._job_install_functions(j);
-    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS tf_new '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION transformer.%I()',
-                   transformer._job_object(j.id, 'insert'), source, transformer._job_object(j.id, 'capture'));
+    -- a partitioned table: a row trigger, which its partitions inherit
+    -- (a statement trigger on it misses rows inserted into a partition
+    -- directly, or moved to another by an update of the key)
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s %s EXECUTE FUNCTION transformer.%I()',
+                   transformer._job_object(j.id, 'insert'), source,
+                   CASE WHEN rel.relkind = 'p' THEN 'FOR EACH ROW'
+                        ELSE 'REFERENCING NEW TABLE AS tf_new FOR EACH STATEMENT' END,
+                   transformer._job_object(j.id, 'capture'));
     EXECUTE format('CREATE TRIGGER %I AFTER UPDATE OF %s ON %s FOR EACH ROW '
                    'WHEN ((%s) IS DISTINCT FROM (%s)) EXECUTE FUNCTION transformer.%I()',
                    transformer._job_object(j.id, 'update'),

@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 SET check_function_bodies = off;
-DROP TABLE IF EXISTS jobs_docs, jobs_pairs CASCADE;
+DROP TABLE IF EXISTS jobs_docs, jobs_pairs, jobs_parts CASCADE;
 CREATE FUNCTION pg_temp.near(a real[], b real[]) RETURNS boolean LANGUAGE sql AS
     'SELECT array_length(a, 1) = array_length(b, 1) AND (SELECT max(abs(x - y)) FROM unnest(a, b) u(x, y)) < 1e-5';
 -- rows whose target is not embed(input) of the row now
@@ -16,7 +16,7 @@ CREATE FUNCTION pg_temp.wrong_docs() RETURNS bigint LANGUAGE sql AS $$
      WHERE CASE WHEN body IS NULL THEN emb IS NOT NULL
                 ELSE emb IS NULL OR NOT pg_temp.near(emb, embed(title || ': ' || body)) END
 $$;
-SELECT plan(25);
+SELECT plan(28);
 
 CREATE TABLE jobs_docs (id bigint PRIMARY KEY, title text NOT NULL, body text, views integer DEFAULT 0);
 INSERT INTO jobs_docs SELECT g, 'Title ' || g, 'A sentence about topic ' || g || repeat(' and more', g % 7)
@@ -99,6 +99,24 @@ SELECT ok(transformer.wait_job('jobs_pairs_emb', '2 minutes'), 'wait_job for the
 SELECT is((SELECT count(*) FROM jobs_pairs WHERE pg_temp.near(e, embed(sentence))), (SELECT count(*) FROM jobs_pairs),
           'every row of the composite key is filled');
 
+-- a partitioned table: rows inserted into a partition directly, or moved to
+-- another partition by an update of their key, are captured too
+CREATE TABLE jobs_parts (id integer PRIMARY KEY, body text) PARTITION BY RANGE (id);
+CREATE TABLE jobs_parts_1 PARTITION OF jobs_parts FOR VALUES FROM (0) TO (100);
+CREATE TABLE jobs_parts_2 PARTITION OF jobs_parts FOR VALUES FROM (100) TO (200);
+INSERT INTO jobs_parts SELECT g, 'Partitioned row ' || g FROM generate_series(1, 150) g;
+SELECT transformer.create_job('jobs_parts_emb', 'jobs_parts', 'body', target => 'e');
+SELECT ok(transformer.wait_job('jobs_parts_emb', '2 minutes'), 'a job on a partitioned table');
+UPDATE jobs_parts SET body = 'Edited' WHERE id = 5;
+UPDATE jobs_parts SET id = 160, body = 'Moved across partitions' WHERE id = 6;
+INSERT INTO jobs_parts_2 VALUES (199, 'Inserted into a partition directly');
+CREATE TABLE jobs_parts_3 PARTITION OF jobs_parts FOR VALUES FROM (200) TO (300);
+INSERT INTO jobs_parts VALUES (250, 'In a partition attached after the job');
+SELECT ok(transformer.wait_job('jobs_parts_emb', '1 minute'), 'wait_job after changes in the partitions');
+SELECT is((SELECT count(*) FROM jobs_parts WHERE pg_temp.near(e, embed(body))), 152::bigint,
+          'every row is filled, whatever partition it went to and how');
+SELECT transformer.drop_job('jobs_parts_emb');
+DROP TABLE jobs_parts;
 SELECT transformer.drop_job('jobs_docs_emb'), transformer.drop_job('jobs_pairs_emb');
 DROP TABLE jobs_docs, jobs_pairs;
 -- pgvector's cosine_distance() would shadow ours in the other test files
