@@ -470,6 +470,25 @@ BEGIN
     RETURN false;
 END $$;
 
+-- The job `job_id` for a step: held FOR KEY SHARE until the step's
+-- transaction ends (drop_job, pause_job and alter_job wait for the step),
+-- checked for the caller's rights and intact; NULL when it is not active.
+CREATE FUNCTION transformer._job_runnable(job_id bigint) RETURNS transformer.job
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    j transformer.job;
+BEGIN
+    SELECT * INTO j FROM transformer.job WHERE id = job_id FOR KEY SHARE;
+    IF NOT FOUND OR j.state <> 'active' THEN
+        RETURN NULL;
+    END IF;
+    PERFORM transformer._job_get(j.name);
+    IF NOT transformer._job_check_intact(j) THEN
+        RETURN NULL;
+    END IF;
+    RETURN j;
+END $$;
+
 -- How many keys the backfill keeps queued ahead, and feeds at a time.
 CREATE FUNCTION transformer._job_feed_rows(j transformer.job) RETURNS integer
     LANGUAGE sql STABLE AS $$
@@ -486,13 +505,8 @@ DECLARE
     queued bigint;
     last jsonb;
 BEGIN
-    -- KEY SHARE: drop_job, pause_job and alter_job wait for this step
-    SELECT * INTO j FROM transformer.job WHERE id = job_id FOR KEY SHARE;
-    IF NOT FOUND OR j.state <> 'active' OR j.backfill_done THEN
-        RETURN 0;
-    END IF;
-    PERFORM transformer._job_get(j.name);
-    IF NOT transformer._job_check_intact(j) THEN
+    j := transformer._job_runnable(job_id);
+    IF j.id IS NULL OR j.backfill_done THEN
         RETURN 0;
     END IF;
     -- rows out of attempts do not count: they would stall the backfill
@@ -538,13 +552,8 @@ DECLARE
     finished timestamptz;
     process text;
 BEGIN
-    -- KEY SHARE: drop_job, pause_job and alter_job wait for this batch
-    SELECT * INTO j FROM transformer.job WHERE id = job_id FOR KEY SHARE;
-    IF NOT FOUND OR j.state <> 'active' THEN
-        RETURN 0;
-    END IF;
-    PERFORM transformer._job_get(j.name);
-    IF NOT transformer._job_check_intact(j) THEN
+    j := transformer._job_runnable(job_id);
+    IF j.id IS NULL THEN
         RETURN 0;
     END IF;
     queue := transformer._job_object(j.id, 'queue');
