@@ -122,8 +122,8 @@ BEGIN
     END IF;
     SELECT string_agg(k, ', ') INTO bad FROM jsonb_object_keys(options) k WHERE k <> ALL (allowed);
     IF bad IS NOT NULL THEN
-        RAISE EXCEPTION 'unknown option % for a % job', bad, task USING ERRCODE = 'invalid_parameter_value',
-            HINT = format('The options of a %s job are: %s.', task, array_to_string(allowed, ', '));
+        RAISE EXCEPTION 'unknown option % for % jobs', bad, task USING ERRCODE = 'invalid_parameter_value',
+            HINT = format('The options of %s jobs are: %s.', task, array_to_string(allowed, ', '));
     END IF;
     IF task = 'embed' AND options ? 'target_type' AND options->>'target_type' NOT IN ('real[]', 'vector') THEN
         RAISE EXCEPTION 'target_type must be "real[]" or "vector", not %', options->'target_type'
@@ -223,21 +223,41 @@ BEGIN
       FROM unnest(j.key_columns) WITH ORDINALITY AS k(c, i)
       JOIN pg_attribute a ON a.attrelid = j.source AND a.attname = k.c;
 
-    -- the triggers: INSERT (statement, transition table tf_new), UPDATE (row)
+    -- the triggers: INSERT (statement, transition table tf_new; a row
+    -- trigger on a partitioned table), UPDATE (row).
+    -- A key already queued may be in a worker's batch right now (locked):
+    --  - an inserted key (new, or a row's key changed) waits for that batch
+    --    (ON CONFLICT DO UPDATE): the batch found no such row and deletes the
+    --    entry, then this insert queues the key again;
+    --  - an updated row must not wait (the batch may be waiting for this
+    --    row's lock to write it: a deadlock); the batch sees its input
+    --    changed and keeps the entry. A failed entry that no batch holds
+    --    gets its attempts back.
     EXECUTE format($f$
-        CREATE OR REPLACE FUNCTION transformer.%I() RETURNS trigger
+        CREATE OR REPLACE FUNCTION transformer.%1$I() RETURNS trigger
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
         BEGIN
             IF TG_LEVEL = 'STATEMENT' THEN
-                INSERT INTO %s (%s) SELECT %s FROM tf_new ON CONFLICT DO NOTHING;
+                INSERT INTO %2$s AS q (%3$s) SELECT %3$s FROM tf_new
+                ON CONFLICT (%3$s) DO UPDATE SET tf_attempts = 0, tf_next_retry = NULL, tf_error = NULL;
+            ELSIF TG_OP = 'INSERT' OR (%5$s) IS DISTINCT FROM (%6$s) THEN
+                INSERT INTO %2$s AS q (%3$s) VALUES (%4$s)
+                ON CONFLICT (%3$s) DO UPDATE SET tf_attempts = 0, tf_next_retry = NULL, tf_error = NULL;
             ELSE
-                INSERT INTO %s (%s) VALUES (%s) ON CONFLICT DO NOTHING;
+                INSERT INTO %2$s (%3$s) VALUES (%4$s) ON CONFLICT DO NOTHING;
+                IF NOT FOUND THEN
+                    UPDATE %2$s SET tf_attempts = 0, tf_next_retry = NULL, tf_error = NULL
+                     WHERE (%3$s) = (%4$s) AND tf_attempts > 0
+                       AND ctid = (SELECT ctid FROM %2$s WHERE (%3$s) = (%4$s) FOR UPDATE SKIP LOCKED);
+                END IF;
             END IF;
             PERFORM transformer._job_wake();
             RETURN NULL;
         END $body$ $f$,
-        transformer._job_object(j.id, 'capture'), queue, keys, keys,
-        queue, keys, transformer._job_keys(j.key_columns, 'NEW.%I', ', '));
+        transformer._job_object(j.id, 'capture'), queue, keys,
+        transformer._job_keys(j.key_columns, 'NEW.%I', ', '),
+        transformer._job_keys(j.key_columns, 'OLD.%I', ', '),
+        transformer._job_keys(j.key_columns, 'NEW.%I', ', '));
 
     -- the backfill: the next n keys after `after` into the queue; returns
     -- the last one (NULL when the table has no more)
@@ -410,9 +430,14 @@ BEGIN
                    transformer._job_keys(key_cols, '%I', ', '));
     EXECUTE format('ALTER TABLE transformer.%I OWNER TO %I', transformer._job_object(j.id, 'queue'), j.owner);
     PERFORM transformer._job_install_functions(j);
-    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS tf_new '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION transformer.%I()',
-                   transformer._job_object(j.id, 'insert'), source, transformer._job_object(j.id, 'capture'));
+    -- a partitioned table: a row trigger, which its partitions inherit
+    -- (a statement trigger on it misses rows inserted into a partition
+    -- directly, or moved to another by an update of the key)
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s %s EXECUTE FUNCTION transformer.%I()',
+                   transformer._job_object(j.id, 'insert'), source,
+                   CASE WHEN rel.relkind = 'p' THEN 'FOR EACH ROW'
+                        ELSE 'REFERENCING NEW TABLE AS tf_new FOR EACH STATEMENT' END,
+                   transformer._job_object(j.id, 'capture'));
     EXECUTE format('CREATE TRIGGER %I AFTER UPDATE OF %s ON %s FOR EACH ROW '
                    'WHEN ((%s) IS DISTINCT FROM (%s)) EXECUTE FUNCTION transformer.%I()',
                    transformer._job_object(j.id, 'update'),
@@ -445,6 +470,25 @@ BEGIN
     RETURN false;
 END $$;
 
+-- The job `job_id` for a step: held FOR KEY SHARE until the step's
+-- transaction ends (drop_job, pause_job and alter_job wait for the step),
+-- checked for the caller's rights and intact; NULL when it is not active.
+CREATE FUNCTION transformer._job_runnable(job_id bigint) RETURNS transformer.job
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    j transformer.job;
+BEGIN
+    SELECT * INTO j FROM transformer.job WHERE id = job_id FOR KEY SHARE;
+    IF NOT FOUND OR j.state <> 'active' THEN
+        RETURN NULL;
+    END IF;
+    PERFORM transformer._job_get(j.name);
+    IF NOT transformer._job_check_intact(j) THEN
+        RETURN NULL;
+    END IF;
+    RETURN j;
+END $$;
+
 -- How many keys the backfill keeps queued ahead, and feeds at a time.
 CREATE FUNCTION transformer._job_feed_rows(j transformer.job) RETURNS integer
     LANGUAGE sql STABLE AS $$
@@ -461,15 +505,13 @@ DECLARE
     queued bigint;
     last jsonb;
 BEGIN
-    SELECT * INTO j FROM transformer.job WHERE id = job_id;
-    IF NOT FOUND OR j.state <> 'active' OR j.backfill_done THEN
+    j := transformer._job_runnable(job_id);
+    IF j.id IS NULL OR j.backfill_done THEN
         RETURN 0;
     END IF;
-    PERFORM transformer._job_get(j.name);
-    IF NOT transformer._job_check_intact(j) THEN
-        RETURN 0;
-    END IF;
-    EXECUTE format('SELECT count(*) FROM (SELECT FROM transformer.%I LIMIT $1) s',
+    -- rows out of attempts do not count: they would stall the backfill
+    EXECUTE format('SELECT count(*) FROM (SELECT FROM transformer.%I '
+                   'WHERE tf_attempts < transformer._job_max_attempts() LIMIT $1) s',
                    transformer._job_object(j.id, 'queue'))
         INTO queued USING 2 * transformer._job_feed_rows(j);
     IF queued >= 2 * transformer._job_feed_rows(j) THEN
@@ -477,7 +519,7 @@ BEGIN
     END IF;
     -- one feeder at a time; another one busy: nothing to do here
     SELECT * INTO j FROM transformer.job WHERE id = job_id AND state = 'active' AND NOT backfill_done
-       FOR UPDATE SKIP LOCKED;
+       FOR NO KEY UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
         RETURN 0;
     END IF;
@@ -510,12 +552,8 @@ DECLARE
     finished timestamptz;
     process text;
 BEGIN
-    SELECT * INTO j FROM transformer.job WHERE id = job_id;
-    IF NOT FOUND OR j.state <> 'active' THEN
-        RETURN 0;
-    END IF;
-    PERFORM transformer._job_get(j.name);
-    IF NOT transformer._job_check_intact(j) THEN
+    j := transformer._job_runnable(job_id);
+    IF j.id IS NULL THEN
         RETURN 0;
     END IF;
     queue := transformer._job_object(j.id, 'queue');
@@ -546,7 +584,7 @@ BEGIN
                                queue, transformer._job_keys(j.key_columns, '%I', ', '),
                                transformer._job_keys(j.key_columns, 'r.%I', ', '), queue)
                     USING k, SQLERRM;
-                UPDATE transformer.job SET last_error = SQLERRM WHERE id = job_id;
+                UPDATE transformer.job SET last_error = SQLERRM WHERE id = job_id AND state = 'active';
             END;
         END LOOP;
     END;
@@ -590,11 +628,13 @@ BEGIN
             job := j.id;    -- its steps will find it broken
             RETURN;
         END IF;
+        BEGIN
         EXECUTE format('SELECT EXISTS (SELECT FROM transformer.%1$I '
                        '  WHERE tf_attempts < transformer._job_max_attempts() '
                        '  AND (tf_next_retry IS NULL OR tf_next_retry <= now()) '
                        '  LIMIT 1 FOR UPDATE SKIP LOCKED) '
-                       'OR ($1 AND (SELECT count(*) FROM (SELECT FROM transformer.%1$I LIMIT $2) s) < $2)',
+                       'OR ($1 AND (SELECT count(*) FROM (SELECT FROM transformer.%1$I '
+                       '  WHERE tf_attempts < transformer._job_max_attempts() LIMIT $2) s) < $2)',
                        transformer._job_object(j.id, 'queue'))
             INTO has_work USING NOT j.backfill_done, 2 * transformer._job_feed_rows(j);
         IF has_work THEN
@@ -605,6 +645,9 @@ BEGIN
                        'WHERE tf_attempts < transformer._job_max_attempts()',
                        transformer._job_object(j.id, 'queue'))
             INTO next_retry;
+        EXCEPTION WHEN undefined_table THEN
+            CONTINUE;   -- dropped since the loop began
+        END;
         earliest := least(earliest, next_retry);
     END LOOP;
     wait_ms := greatest(ceil(extract(epoch FROM earliest - now()) * 1000), 1)::bigint;
@@ -707,6 +750,11 @@ BEGIN
         backfill_done = CASE WHEN recompute THEN false ELSE backfill_done END,
         backfill_cursor = CASE WHEN recompute THEN NULL ELSE backfill_cursor END
      WHERE id = j.id;
+    IF recompute THEN
+        -- a new model or options: failed rows get their attempts back too
+        EXECUTE format('UPDATE transformer.%I SET tf_attempts = 0, tf_next_retry = NULL, tf_error = NULL '
+                       'WHERE tf_attempts > 0', transformer._job_object(j.id, 'queue'));
+    END IF;
     PERFORM transformer._job_wake();
 END $$;
 
@@ -756,15 +804,20 @@ BEGIN
     DELETE FROM transformer.job WHERE id = j.id;
 END $$;
 
+-- Failed rows back to pending; returns how many (rows deleted since they
+-- failed are not counted: a batch drops their entries).
 CREATE FUNCTION transformer.retry_job(name text) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     j transformer.job := transformer._job_get(name);
     n bigint;
 BEGIN
-    EXECUTE format('WITH r AS (UPDATE transformer.%I SET tf_attempts = 0, tf_next_retry = NULL '
-                   'WHERE tf_attempts >= transformer._job_max_attempts() RETURNING 1) SELECT count(*) FROM r',
-                   transformer._job_object(j.id, 'queue')) INTO n;
+    -- entries of rows deleted since they failed go; the others get their attempts back
+    EXECUTE format('WITH r AS (UPDATE transformer.%I q SET tf_attempts = 0, tf_next_retry = NULL '
+                   'WHERE tf_attempts >= transformer._job_max_attempts() RETURNING %s) '
+                   'SELECT count(*) FILTER (WHERE EXISTS (SELECT FROM %s s WHERE %s)) FROM r',
+                   transformer._job_object(j.id, 'queue'), transformer._job_keys(j.key_columns, 'q.%I', ', '),
+                   j.source, transformer._job_keys(j.key_columns, 'r.%1$I = s.%1$I', ' AND ')) INTO n;
     PERFORM transformer._job_wake();
     RETURN n;
 END $$;
@@ -793,8 +846,12 @@ BEGIN
                   ELSE format('(%s) > (SELECT %s FROM jsonb_populate_record(NULL::%s, %L) r)',
                               transformer._job_keys(j.key_columns, 's.%I', ', '),
                               transformer._job_keys(j.key_columns, 'r.%I', ', '), queue, j.backfill_cursor) END;
+    -- failed: rows of the table out of attempts (the entry of a row deleted
+    -- since stays until retry_job, and is no row)
     EXECUTE format('SELECT count(*) FILTER (WHERE tf_attempts < transformer._job_max_attempts()), '
-                   'count(*) FILTER (WHERE tf_attempts >= transformer._job_max_attempts()) FROM %s', queue)
+                   'count(*) FILTER (WHERE tf_attempts >= transformer._job_max_attempts() '
+                   '                 AND EXISTS (SELECT FROM %s s WHERE %s)) FROM %s q',
+                   j.source, transformer._job_keys(j.key_columns, 'q.%1$I = s.%1$I', ' AND '), queue)
         INTO queued, failed;
     EXECUTE format('SELECT count(*) FILTER (WHERE q IS NULL AND NOT %1$s), '
                    'count(*) FILTER (WHERE q IS NULL AND %1$s) '
@@ -832,13 +889,16 @@ CREATE FUNCTION transformer._job_errors(OUT job text, OUT key jsonb, OUT error t
 DECLARE
     j transformer.job;
 BEGIN
-    FOR j IN SELECT * FROM transformer.job WHERE pg_has_role(transformer._job_caller(), owner, 'MEMBER') ORDER BY name LOOP
+    FOR j IN SELECT * FROM transformer.job WHERE pg_has_role(transformer._job_caller(), owner, 'MEMBER')
+                AND EXISTS (SELECT FROM pg_class WHERE oid = source) ORDER BY name LOOP
         RETURN QUERY EXECUTE format(
             'SELECT %L::text, jsonb_build_object(%s), tf_error, tf_attempts, '
             'CASE WHEN tf_attempts < transformer._job_max_attempts() THEN tf_next_retry END '
-            'FROM transformer.%I WHERE tf_attempts > 0 ORDER BY %s',
-            j.name, transformer._job_keys(j.key_columns, '%1$L, %1$I', ', '),
-            transformer._job_object(j.id, 'queue'), transformer._job_keys(j.key_columns, '%I', ', '));
+            'FROM transformer.%I q WHERE tf_attempts > 0 AND EXISTS (SELECT FROM %s s WHERE %s) ORDER BY %s',
+            j.name, transformer._job_keys(j.key_columns, '%1$L, q.%1$I', ', '),
+            transformer._job_object(j.id, 'queue'), j.source,
+            transformer._job_keys(j.key_columns, 'q.%1$I = s.%1$I', ' AND '),
+            transformer._job_keys(j.key_columns, 'q.%I', ', '));
     END LOOP;
 END $$;
 

@@ -2,7 +2,8 @@
  * pg_core.c: the bridge to the pure C core: the hooks that let it allocate
  * with palloc and honour query cancellation, its errors as ereports, texts
  * in UTF-8, and the set-up and clean-up of each computation (BLAS threads,
- * scratch memory). Owns the setting transformer.threads.
+ * scratch memory). Owns the settings transformer.threads and
+ * transformer.instruction_set.
  */
 #include "postgres.h"
 
@@ -20,12 +21,33 @@
 
 #include "pg_transformer.h"
 #include "tf_blas.h"
+#include "tf_cpu.h"
 
 /* After a computation whose core allocations add up to this many bytes,
  * free memory is returned to the system (pgtf_compute_end). */
 #define SCRATCH_TRIM_BYTES (1024 * 1024)
 
 static int	threads_setting = 1;	/* transformer.threads */
+
+/* transformer.instruction_set: "auto" (-1) or a cap on the kernels' level */
+static int	instruction_set_setting = -1;
+static const struct config_enum_entry instruction_set_options[] = {
+	{"auto", -1, false},
+	{"avx512", TF_ISA_AVX512, false},
+	{"avx2", TF_ISA_AVX2, false},
+	{"scalar", TF_ISA_SCALAR, false},
+	{NULL, 0, false}
+};
+
+/* Apply transformer.instruction_set to the core (tf_cpu.h). */
+static void
+assign_instruction_set(int newval, void *extra)
+{
+	if (newval < 0)
+		tf_cpu_reset_cap();
+	else
+		tf_cpu_set_cap((TfIsa) newval);
+}
 
 /* Bytes the core has asked for since the last pgtf_compute_begin. */
 static Size core_bytes_requested = 0;
@@ -67,6 +89,13 @@ pgtf_core_init(void)
 							"CPU threads one call may use for matrix products.",
 							NULL, &threads_setting, 1, 1, 256,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("transformer.instruction_set",
+							 "Most advanced instruction set the kernels may use.",
+							 "auto uses the best this CPU has (capped by the environment "
+							 "variable TRANSFORMER_ISA); avx2 or scalar force slower paths, "
+							 "for tests and comparisons.",
+							 &instruction_set_setting, -1, instruction_set_options,
+							 PGC_USERSET, 0, NULL, assign_instruction_set, NULL);
 
 	if (process_shared_preload_libraries_in_progress)
 	{

@@ -140,7 +140,9 @@ pgtf_jobs_init(void)
 							"Background workers that run table jobs.",
 							"Needs shared_preload_libraries; 0 runs jobs only with CALL transformer.run_job().",
 							&max_job_workers_setting, 2, 0, 64,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+							/* a variable defined after start may not be PGC_POSTMASTER */
+							process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SUSET,
+							0, NULL, NULL, NULL);
 	if (!process_shared_preload_libraries_in_progress || max_job_workers_setting == 0)
 		return;
 	prev_shmem_request_hook = shmem_request_hook;

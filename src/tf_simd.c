@@ -11,6 +11,8 @@
  */
 #include "tf_simd.h"
 
+#include "tf_cpu.h"
+
 #include <stddef.h>
 
 #if defined(__x86_64__)
@@ -28,11 +30,7 @@ extern __attribute__((target("avx2"))) __m256 _ZGVdN8v_expf(__m256 x);
 bool
 tf_simd_available(void)
 {
-	static int	available = -1;
-
-	if (available < 0)
-		available = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-	return available;
+	return tf_cpu_level() >= TF_ISA_AVX2;
 }
 
 /* The sum of v's eight lanes. */

@@ -1,5 +1,6 @@
 /*
- * tf_simd.h: the kernels written for x86-64 AVX2/FMA, behind one CPU check.
+ * tf_simd.h: the kernels written for x86-64 AVX2/FMA, behind one CPU check
+ * (tf_cpu.h: the level, which TRANSFORMER_ISA can cap).
  *
  * tf_rowgemm: products of a few rows with row-major weights, read in place.
  * A linear layer multiplies activations x[n, in] by the transpose of a
