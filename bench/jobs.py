@@ -205,9 +205,10 @@ def restart(workers):
         session.execute(f"ALTER SYSTEM SET transformer.max_job_workers = {workers}")
     session.close()
     log = os.path.join(os.path.dirname(DATA_DIR), "server.log")
+    # a generous timeout: the postmaster preloads the models on busy cores
     for action in (["stop", "-m", "fast"], ["start", "-l", log]):
-        subprocess.run(["runuser", "-u", "postgres", "--", f"{PGBIN}/pg_ctl", "-D", DATA_DIR, "-w"] + action,
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["runuser", "-u", "postgres", "--", f"{PGBIN}/pg_ctl", "-D", DATA_DIR, "-w", "-t", "600"]
+                       + action, check=True, stdout=subprocess.DEVNULL)
 
 
 def ratio(a, b):
