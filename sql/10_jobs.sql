@@ -57,7 +57,7 @@ SELECT pg_catalog.pg_extension_config_dump('transformer.job', '');
 SELECT pg_catalog.pg_extension_config_dump('transformer.job_id_seq', '');
 
 -- C helpers (src/pg_job_input.c, src/pg_job_worker.c)
-CREATE FUNCTION transformer._job_input_columns(source regclass, input text) RETURNS text[]
+CREATE FUNCTION transformer._job_input_columns(source regclass, input text, search_path text) RETURNS text[]
     AS 'MODULE_PATHNAME', 'job_input_columns' LANGUAGE C STABLE STRICT;
 CREATE FUNCTION transformer._job_caller() RETURNS regrole
     AS 'MODULE_PATHNAME', 'job_caller' LANGUAGE C STABLE;
@@ -342,10 +342,12 @@ BEGIN
     EXECUTE format('REVOKE ALL ON FUNCTION transformer.%I(jsonb[], text, jsonb) FROM PUBLIC', transformer._job_object(j.id, 'process'));
 END $$;
 
-CREATE FUNCTION transformer.create_job(name text, source regclass, input text,
-                                       task text DEFAULT 'embed', target text DEFAULT NULL,
-                                       model text DEFAULT NULL, options jsonb DEFAULT '{}',
-                                       batch_rows integer DEFAULT 64) RETURNS void
+-- create_job's work, as the extension's owner; `caller_search_path` is the
+-- caller's search_path, kept for the job's input expression (and the
+-- triggers its writes fire).
+CREATE FUNCTION transformer._job_create(name text, source regclass, input text, task text,
+                                        target text, model text, options jsonb,
+                                        batch_rows integer, caller_search_path text) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     caller regrole := transformer._job_caller();
@@ -360,7 +362,7 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed',
             HINT = 'For example SELECT transformer.create_job(''docs_emb'', ''docs'', input => ''body'').';
     END IF;
-    IF EXISTS (SELECT 1 FROM transformer.job WHERE job.name = create_job.name) THEN
+    IF EXISTS (SELECT 1 FROM transformer.job WHERE job.name = _job_create.name) THEN
         RAISE EXCEPTION 'job "%" already exists', name USING ERRCODE = 'duplicate_object',
             HINT = 'Choose another name, or change the job with transformer.alter_job().';
     END IF;
@@ -396,14 +398,14 @@ BEGIN
     j.owner := rel.owner;
     j.source := source;
     j.input := input;
-    j.input_columns := transformer._job_input_columns(source, input);
+    j.input_columns := transformer._job_input_columns(source, input, caller_search_path);
     j.key_columns := key_cols;
     j.task := task;
     j.target := coalesce(target, name);
     j.model := checked.model_name;
     j.options := options;
     j.batch_rows := batch_rows;
-    j.search_path := current_setting('search_path');
+    j.search_path := caller_search_path;
     IF j.target = ANY (j.input_columns) OR j.target = ANY (j.key_columns) THEN
         RAISE EXCEPTION 'target column "%" is read by the input or is part of the primary key', j.target
             USING ERRCODE = 'invalid_parameter_value',
@@ -447,6 +449,16 @@ BEGIN
                    transformer._job_object(j.id, 'capture'));
     PERFORM transformer._job_wake();
 END $$;
+
+-- SECURITY INVOKER, to hand the caller's search_path on.
+CREATE FUNCTION transformer.create_job(name text, source regclass, input text,
+                                       task text DEFAULT 'embed', target text DEFAULT NULL,
+                                       model text DEFAULT NULL, options jsonb DEFAULT '{}',
+                                       batch_rows integer DEFAULT 64) RETURNS void
+    LANGUAGE sql AS $$
+    SELECT transformer._job_create(name, source, input, task, target, model, options, batch_rows,
+                                   current_setting('search_path'))
+$$;
 
 -- Is the job's table, target and triggers still there? If not, the job
 -- becomes broken, with the reason in last_error; returns false then.

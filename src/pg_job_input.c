@@ -23,6 +23,7 @@
 #include "parser/parser.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -80,10 +81,11 @@ parse_input(const char *input)
 }
 
 /*
- * _job_input_columns(source regclass, input text) RETURNS text[]: the
- * columns of `source` that the expression `input` reads, in column order,
- * after checking it as the file's comment says. The expression may name
- * the table (docs.body) or not (body).
+ * _job_input_columns(source regclass, input text, search_path text)
+ * RETURNS text[]: the columns of `source` that the expression `input`
+ * reads, in column order, after checking it as the file's comment says,
+ * analyzed under `search_path` (the job's, where its functions are found).
+ * The expression may name the table (docs.body) or not (body).
  */
 Datum
 job_input_columns(PG_FUNCTION_ARGS)
@@ -103,7 +105,11 @@ job_input_columns(PG_FUNCTION_ARGS)
 	int			k = -1;
 	Datum	   *names;
 	int			n = 0;
+	int			nest_level = NewGUCNestLevel();
 
+	/* the job's search_path for the analysis only (reset on error too) */
+	(void) set_config_option("search_path", text_to_cstring(PG_GETARG_TEXT_PP(2)),
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	if (relname == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -144,6 +150,7 @@ job_input_columns(PG_FUNCTION_ARGS)
 			input_error(input, "may not read system columns", "Read only the table's own columns.");
 		names[n++] = CStringGetTextDatum(get_attname(relid, attno, false));
 	}
+	AtEOXact_GUC(true, nest_level);
 	PG_RETURN_ARRAYTYPE_P(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 

@@ -7,7 +7,8 @@
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 SET check_function_bodies = off;
-DROP TABLE IF EXISTS jobs_docs, jobs_pairs, jobs_parts CASCADE;
+DROP TABLE IF EXISTS jobs_docs, jobs_pairs, jobs_parts, jobs_path, jobs_path_log CASCADE;
+DROP FUNCTION IF EXISTS jobs_shout(text), jobs_path_logger();
 CREATE FUNCTION pg_temp.near(a real[], b real[]) RETURNS boolean LANGUAGE sql AS
     'SELECT array_length(a, 1) = array_length(b, 1) AND (SELECT max(abs(x - y)) FROM unnest(a, b) u(x, y)) < 1e-5';
 -- rows whose target is not embed(input) of the row now
@@ -16,7 +17,7 @@ CREATE FUNCTION pg_temp.wrong_docs() RETURNS bigint LANGUAGE sql AS $$
      WHERE CASE WHEN body IS NULL THEN emb IS NOT NULL
                 ELSE emb IS NULL OR NOT pg_temp.near(emb, embed(title || ': ' || body)) END
 $$;
-SELECT plan(28);
+SELECT plan(32);
 
 CREATE TABLE jobs_docs (id bigint PRIMARY KEY, title text NOT NULL, body text, views integer DEFAULT 0);
 INSERT INTO jobs_docs SELECT g, 'Title ' || g, 'A sentence about topic ' || g || repeat(' and more', g % 7)
@@ -98,6 +99,26 @@ SELECT lives_ok($$SELECT transformer.create_job('jobs_pairs_emb', 'jobs_pairs', 
 SELECT ok(transformer.wait_job('jobs_pairs_emb', '2 minutes'), 'wait_job for the composite key');
 SELECT is((SELECT count(*) FROM jobs_pairs WHERE pg_temp.near(e, embed(sentence))), (SELECT count(*) FROM jobs_pairs),
           'every row of the composite key is filled');
+
+-- the input and the table's own triggers see the search_path create_job saw:
+-- a function of the caller's schema, a trigger writing to an unqualified table
+CREATE FUNCTION jobs_shout(t text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT upper(t)';
+CREATE TABLE jobs_path (id integer PRIMARY KEY, body text, e real[]);
+CREATE TABLE jobs_path_log (id integer);
+CREATE FUNCTION jobs_path_logger() RETURNS trigger LANGUAGE plpgsql AS
+    'BEGIN INSERT INTO jobs_path_log VALUES (NEW.id); RETURN NEW; END';
+CREATE TRIGGER jobs_path_log AFTER UPDATE OF e ON jobs_path FOR EACH ROW EXECUTE FUNCTION jobs_path_logger();
+INSERT INTO jobs_path SELECT g, 'quiet row ' || g FROM generate_series(1, 10) g;
+SELECT lives_ok($$SELECT transformer.create_job('jobs_path_emb', 'jobs_path', 'jobs_shout(body)', target => 'e')$$,
+                'an input calling a function found through the caller''s search_path');
+SELECT ok(transformer.wait_job('jobs_path_emb', '1 minute'), 'wait_job for it');
+SELECT is((SELECT count(*) FROM jobs_path WHERE pg_temp.near(e, embed(upper(body)))), 10::bigint,
+          'the input is evaluated with that search_path');
+SELECT is((SELECT count(*) FROM jobs_path_log), 10::bigint,
+          'and the table''s own triggers, fired by the job''s writes, with it too');
+SELECT transformer.drop_job('jobs_path_emb');
+DROP TABLE jobs_path, jobs_path_log;
+DROP FUNCTION jobs_shout(text), jobs_path_logger();
 
 -- a partitioned table: rows inserted into a partition directly, or moved to
 -- another partition by an update of their key, are captured too
