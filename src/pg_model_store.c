@@ -194,7 +194,7 @@ static bool
 load_image(const char *path, MemoryContext context, TfArena *arena, TfError *err)
 {
 	MemoryContext old = MemoryContextSwitchTo(context);
-	bool		ok = tf_model_load(path, arena, err);
+	bool		ok = tf_model_load(path, TF_PRECISION_EXACT, arena, err);
 
 	MemoryContextSwitchTo(old);
 	return ok;

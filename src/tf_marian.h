@@ -55,9 +55,10 @@ typedef struct TfMarianModel
 	int32_t		n_banned;
 	TfOffset	banned;			/* int32[n_banned]: bad_words_ids of one token */
 	TfGenerateOptions generation;	/* the checkpoint's defaults */
-	TfOffset	enc_embed;		/* float[src_vocab, d_model] */
-	TfOffset	dec_embed;		/* float[tgt_vocab, d_model] */
-	TfOffset	lm_head;		/* float[tgt_vocab, d_model] (often = dec_embed) */
+	TfMatrix	enc_embed;		/* [src_vocab, d_model] */
+	TfMatrix	dec_embed;		/* [src_vocab, d_model] (often = enc_embed) */
+	TfMatrix	lm_head;		/* [tgt_vocab, d_model], or dec_embed (of which
+								 * the first tgt_vocab rows are used) */
 	TfOffset	final_logits_bias;	/* float[tgt_vocab] */
 	TfOffset	positions;		/* float[max_positions, d_model] */
 	TfOffset	enc_layer;		/* TfMarianLayer[enc_layers] */
