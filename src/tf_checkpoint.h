@@ -19,6 +19,8 @@
 typedef enum TfPrecision
 {
 	TF_PRECISION_EXACT = 0,		/* as the checkpoint stores them: F32, F16, BF16 */
+	TF_PRECISION_FLOAT32,		/* widened to float32 at load (twice the memory
+								 * of an F16 checkpoint, the same numbers) */
 	TF_PRECISION_INT8			/* int8 per output channel, quantized at load */
 } TfPrecision;
 

@@ -3,7 +3,8 @@
  * MarianMTModel, every Helsinki-NLP opus-mt checkpoint).
  *
  * As modeling_marian.py: token embeddings scaled by sqrt(d_model) when
- * scale_embedding, plus static sinusoidal positions (sin half, cos half);
+ * scale_embedding, plus static sinusoidal positions (sin half, cos half;
+ * computed where used rather than kept in the image);
  * post-LN encoder layers (self-attention, feed-forward); post-LN decoder
  * layers (causal self-attention, cross-attention to the encoder output,
  * feed-forward); logits = h @ lm_head^T + final_logits_bias.
@@ -60,7 +61,6 @@ typedef struct TfMarianModel
 	TfMatrix	lm_head;		/* [tgt_vocab, d_model], or dec_embed (of which
 								 * the first tgt_vocab rows are used) */
 	TfOffset	final_logits_bias;	/* float[tgt_vocab] */
-	TfOffset	positions;		/* float[max_positions, d_model] */
 	TfOffset	enc_layer;		/* TfMarianLayer[enc_layers] */
 	TfOffset	dec_layer;		/* TfMarianLayer[dec_layers] */
 	TfSentencePiece source_spm;	/* source.spm */

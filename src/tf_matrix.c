@@ -55,7 +55,8 @@ tf_matrix_load(TfModelDir *dir, const TfTensorInfo *const *parts, int n_parts, T
 	out->rows = 0;
 	for (int p = 0; p < n_parts; p++)
 		out->rows += (int32_t) parts[p]->shape[0];
-	out->format = dir->precision == TF_PRECISION_INT8 ? TF_FORMAT_INT8 : exact_format(parts, n_parts);
+	out->format = dir->precision == TF_PRECISION_INT8 ? TF_FORMAT_INT8 :
+		dir->precision == TF_PRECISION_FLOAT32 ? TF_FORMAT_F32 : exact_format(parts, n_parts);
 	out->ld = out->format == TF_FORMAT_INT8 ? tf_quant_stride(out->cols) : out->cols;
 	dir->formats |= 1u << out->format;
 	out->scales = out->sums = 0;

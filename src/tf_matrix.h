@@ -10,7 +10,8 @@
  *   INT8  int8 per output channel (tf_quant.h), for models loaded with
  *         precision 'int8' (a quarter of the memory).
  * By default (TF_PRECISION_EXACT) a matrix keeps its checkpoint's dtype;
- * with TF_PRECISION_INT8 every matrix is quantized at load. Vectors (biases,
+ * TF_PRECISION_FLOAT32 widens every matrix at load, TF_PRECISION_INT8
+ * quantizes it. Vectors (biases,
  * LayerNorm) stay float32.
  *
  * F16 and BF16 products widen blocks of weight rows into a float buffer

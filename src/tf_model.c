@@ -10,7 +10,7 @@
 #include "tf_marian.h"
 #include "tf_matrix.h"
 
-static const char *const precision_names[] = {"exact", "int8"};
+static const char *const precision_names[] = {"exact", "float32", "int8"};
 
 const char *
 tf_arch_name(TfArch arch)

@@ -49,7 +49,7 @@ typedef struct TfImageHeader
  */
 bool		tf_model_load(const char *path, TfPrecision precision, TfArena *arena, TfError *err);
 
-/* "exact" or "int8" <-> TfPrecision; parse returns false on others. */
+/* "exact", "float32" or "int8" <-> TfPrecision; parse returns false on others. */
 bool		tf_precision_parse(const char *name, TfPrecision *out);
 const char *tf_precision_name(TfPrecision precision);
 
