@@ -48,8 +48,9 @@ CREATE FUNCTION translate(inputs text[], model text DEFAULT NULL,
 -- Loading reads server files: superuser or pg_read_server_files only.
 -- precision: 'exact' (weights as the checkpoint stores them: float32,
 -- float16 or bfloat16), 'float32' (widened at load) or 'int8' (quantized
--- per output channel at load).
-CREATE FUNCTION transformer.load_model(name text, path text, precision text DEFAULT 'exact')
+-- per output channel at load). PRECISION is an SQL keyword: quoted here,
+-- and in named notation ("precision" => 'int8').
+CREATE FUNCTION transformer.load_model(name text, path text, "precision" text DEFAULT 'exact')
     RETURNS void
     AS 'MODULE_PATHNAME', 'load_model'
     LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
@@ -65,7 +66,7 @@ GRANT EXECUTE ON FUNCTION transformer.unload_model(text) TO pg_read_server_files
 
 CREATE FUNCTION transformer.model_info(
         OUT name text, OUT architecture text, OUT dimensions integer,
-        OUT parameters bigint, OUT precision text, OUT bytes bigint, OUT held text,
+        OUT parameters bigint, OUT "precision" text, OUT bytes bigint, OUT held text,
         OUT path text)
     RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'model_info'

@@ -14,9 +14,9 @@ SELECT is((SELECT precision FROM transformer.models WHERE name = 'marian-ende-si
 
 SELECT lives_ok($$SELECT transformer.load_model('tap-odd', 'bert-odd')$$,
                 'the two-argument call loads in the checkpoint''s own precision');
-SELECT lives_ok($$SELECT transformer.load_model('tap-odd32', 'bert-odd', precision => 'float32')$$,
+SELECT lives_ok($$SELECT transformer.load_model('tap-odd32', 'bert-odd', "precision" => 'float32')$$,
                 'precision => float32');
-SELECT lives_ok($$SELECT transformer.load_model('tap-odd8', 'bert-odd', precision => 'int8')$$,
+SELECT lives_ok($$SELECT transformer.load_model('tap-odd8', 'bert-odd', "precision" => 'int8')$$,
                 'precision => int8');
 SELECT results_eq(
     $$SELECT name, precision FROM transformer.models WHERE name LIKE 'tap-odd%' ORDER BY name$$,
@@ -38,13 +38,13 @@ SELECT cmp_ok((SELECT max(cosine_distance(embed(t, 'tap-odd'), embed(t, 'tap-odd
               '<=', 1e-6::float8, 'float16 embeddings equal float32 ones');
 SELECT cmp_ok((SELECT max(cosine_distance(embed(t, 'tap-odd8'), embed(t, 'tap-odd32'))) FROM texts),
               '<=', 1e-3::float8, 'int8 embeddings within cosine distance 0.001 of float32 ones');
-SELECT lives_ok($$SELECT transformer.load_model('tap-mar8', 'marian-odd', precision => 'int8')$$,
+SELECT lives_ok($$SELECT transformer.load_model('tap-mar8', 'marian-odd', "precision" => 'int8')$$,
                 'a Marian model loads in int8');
 SELECT cmp_ok(length(translate('A dog runs in the park.', 'tap-mar8')), '>', 0, 'and translates');
 
-SELECT throws_ok($$SELECT transformer.load_model('tap-bad', 'bert-odd', precision => 'int4')$$, '22023',
+SELECT throws_ok($$SELECT transformer.load_model('tap-bad', 'bert-odd', "precision" => 'int4')$$, '22023',
                  'invalid precision "int4" in transformer.load_model', 'an unknown precision is refused');
-SELECT throws_ok($$SELECT transformer.load_model('tap-bad', 'bert-odd', precision => '')$$, '22023', NULL,
+SELECT throws_ok($$SELECT transformer.load_model('tap-bad', 'bert-odd', "precision" => '')$$, '22023', NULL,
                  'so is an empty one');
 SELECT is((SELECT count(*) FROM transformer.models WHERE name = 'tap-bad'), 0::bigint,
           'and nothing is loaded');

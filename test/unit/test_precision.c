@@ -149,119 +149,94 @@ check_outputs(const PrecisionCase *c, float *(*out)[TF_ISA_AVX512 + 1], int leve
 	}
 }
 
+/* Embedding of one text by the BERT image `image` into out[hidden]. */
 static void
-check_bert(const PrecisionCase *c)
+bert_output(const void *image, const char *text, float *out)
 {
-	TfArena		arenas[PRECISIONS];
-	char	  **sentences;
-	int			n = 0;
-	int			levels = (int) tf_cpu_hardware_level() + 1;
-	float	   *emb[PRECISIONS][TF_ISA_AVX512 + 1];
-	const TfBertModel *m;
+	const TfImageHeader *h = image;
+	size_t		len = strlen(text);
+	TfError		err;
 
-	if (!load_all(c->dir, arenas))
-		return;
-	sentences = fixture_lines(c->sentences, &n);
-	m = TF_AT(arenas[0].base, ((TfImageHeader *) arenas[0].base)->model, const TfBertModel);
-	check_images(c, arenas, m->word_emb.format != TF_FORMAT_F32);
-	for (int level = 0; level < levels; level++)
-	{
-		tf_cpu_set_cap((TfIsa) level);
-		for (int p = 0; p < PRECISIONS; p++)
-		{
-			const TfImageHeader *h = (const TfImageHeader *) arenas[p].base;
-			const TfBertModel *mp = TF_AT(arenas[p].base, h->model, const TfBertModel);
-			TfError		err;
-
-			emb[p][level] = malloc(sizeof(float) * n * m->hidden);
-			for (int i = 0; i < n; i++)
-			{
-				size_t		len = strlen(sentences[i]);
-
-				tf_bert_embed(arenas[p].base, mp, (const char *const *) &sentences[i], &len, 1,
-							  emb[p][level] + (size_t) i * m->hidden, &err);
-			}
-		}
-	}
-	tf_cpu_reset_cap();
-	check_outputs(c, emb, levels, n, m->hidden, "embeddings");
-	for (int p = 0; p < PRECISIONS; p++)
-	{
-		for (int level = 0; level < levels; level++)
-			free(emb[p][level]);
-		tf_arena_free(&arenas[p]);
-	}
+	tf_bert_embed(image, TF_AT(image, h->model, const TfBertModel), &text, &len, 1, out, &err);
 }
 
-/* logits[n, tgt_vocab] of the first decoding step of every sentence. */
-static float *
-first_step_logits(const TfArena *arena, char **sentences, int n)
+/* First decoding step's logits of one source text by the Marian image
+ * `image` into out[tgt_vocab]. */
+static void
+marian_output(const void *image, const char *text, float *out)
 {
-	const TfImageHeader *h = (const TfImageHeader *) arena->base;
-	const TfMarianModel *m = TF_AT(arena->base, h->model, const TfMarianModel);
-	int32_t   **ids = malloc(sizeof(int32_t *) * n);
-	int		   *lens = malloc(sizeof(int) * n);
-	int32_t    *tokens = malloc(sizeof(int32_t) * n);
-	int		   *src = malloc(sizeof(int) * n);
-	int32_t    *history = calloc(n, sizeof(int32_t));
-	float	   *logits = malloc(sizeof(float) * (size_t) n * m->tgt_vocab);
+	const TfImageHeader *h = image;
+	const TfMarianModel *m = TF_AT(image, h->model, const TfMarianModel);
+	int32_t    *ids = malloc(sizeof(int32_t) * m->max_source_tokens);
+	int			len = tf_marian_tokenize(image, m, text, strlen(text), ids);
+	int32_t		token = m->decoder_start_id,
+				history = 0;
+	int			src = 0;
 	TfMarianBatch batch;
 	TfMarianCache cache;
 
-	for (int i = 0; i < n; i++)
-	{
-		ids[i] = malloc(sizeof(int32_t) * m->max_source_tokens);
-		lens[i] = tf_marian_tokenize(arena->base, m, sentences[i], strlen(sentences[i]), ids[i]);
-		tokens[i] = m->decoder_start_id;
-		src[i] = i;
-	}
-	tf_marian_encode(arena->base, m, (const int32_t *const *) ids, lens, n, &batch);
+	tf_marian_encode(image, m, (const int32_t *const *) &ids, &len, 1, &batch);
 	tf_marian_cache_init(&cache);
-	tf_marian_decode_step(arena->base, m, &batch, &cache, n, tokens, src, history, 1, logits);
+	tf_marian_decode_step(image, m, &batch, &cache, 1, &token, &src, &history, 1, out);
 	tf_marian_cache_free(&cache);
 	tf_marian_batch_free(&batch);
-	for (int i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids), free(lens), free(tokens), free(src), free(history);
-	return logits;
+	free(ids);
 }
 
+/*
+ * Check case c: load it in every precision, check the images, then run
+ * output(image, text, out[width]) over every sentence, one at a time, in
+ * each precision on each path, and check the outputs.
+ */
 static void
-check_marian(const PrecisionCase *c)
+check_case(const PrecisionCase *c)
 {
+	bool		marian = strstr(c->dir, "marian") != NULL;
+	void		(*output) (const void *, const char *, float *) = marian ? marian_output : bert_output;
 	TfArena		arenas[PRECISIONS];
 	char	  **sentences;
 	int			n = 0;
 	int			levels = (int) tf_cpu_hardware_level() + 1;
-	float	   *logits[PRECISIONS][TF_ISA_AVX512 + 1];
-	const TfMarianModel *m;
+	float	   *out[PRECISIONS][TF_ISA_AVX512 + 1];	/* float[n, width] each */
+	const void *image;
+	int			width;
+	bool		half;
 
 	if (!load_all(c->dir, arenas))
 		return;
 	sentences = fixture_lines(c->sentences, &n);
-	m = TF_AT(arenas[0].base, ((TfImageHeader *) arenas[0].base)->model, const TfMarianModel);
-	check_images(c, arenas, m->enc_embed.format != TF_FORMAT_F32);
+	image = arenas[0].base;
+	if (marian)
+	{
+		const TfMarianModel *m = TF_AT(image, ((const TfImageHeader *) image)->model, const TfMarianModel);
+
+		width = m->tgt_vocab;
+		half = m->enc_embed.format != TF_FORMAT_F32;
+	}
+	else
+	{
+		const TfBertModel *m = TF_AT(image, ((const TfImageHeader *) image)->model, const TfBertModel);
+
+		width = m->hidden;
+		half = m->word_emb.format != TF_FORMAT_F32;
+	}
+	check_images(c, arenas, half);
 	for (int level = 0; level < levels; level++)
 	{
 		tf_cpu_set_cap((TfIsa) level);
 		for (int p = 0; p < PRECISIONS; p++)
 		{
-			logits[p][level] = malloc(sizeof(float) * (size_t) n * m->tgt_vocab);
+			out[p][level] = malloc(sizeof(float) * (size_t) n * width);
 			for (int i = 0; i < n; i++)
-			{
-				float	   *one = first_step_logits(&arenas[p], &sentences[i], 1);
-
-				memcpy(logits[p][level] + (size_t) i * m->tgt_vocab, one, sizeof(float) * m->tgt_vocab);
-				free(one);
-			}
+				output(arenas[p].base, sentences[i], out[p][level] + (size_t) i * width);
 		}
 	}
 	tf_cpu_reset_cap();
-	check_outputs(c, logits, levels, n, m->tgt_vocab, "first-step logits");
+	check_outputs(c, out, levels, n, width, marian ? "first-step logits" : "embeddings");
 	for (int p = 0; p < PRECISIONS; p++)
 	{
 		for (int level = 0; level < levels; level++)
-			free(logits[p][level]);
+			free(out[p][level]);
 		tf_arena_free(&arenas[p]);
 	}
 }
@@ -290,10 +265,7 @@ main(int argc, char **argv)
 	{
 		if (argc > 1 && strcmp(argv[1], cases[i].dir) != 0)
 			continue;
-		if (strstr(cases[i].dir, "marian") != NULL)
-			check_marian(&cases[i]);
-		else
-			check_bert(&cases[i]);
+		check_case(&cases[i]);
 	}
 	return done_testing();
 }
