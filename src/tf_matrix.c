@@ -3,6 +3,7 @@
  */
 #include "tf_matrix.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "tf_blas.h"
@@ -247,6 +248,23 @@ tf_matrix_product(const void *image, const TfMatrix *m, const TfMatrixInput *in,
 	}
 }
 
+/*
+ * The scratch of single-threaded products: one block of
+ * TF_MATRIX_SCRATCH_FLOATS for the life of the process, taken from malloc
+ * at the first 16-bit product. Allocating it per call cost more than the
+ * product itself at batch 1 (half a megabyte is mapped and faulted in anew
+ * each time).
+ */
+static float *
+process_scratch(void)
+{
+	static float *scratch = NULL;
+
+	if (scratch == NULL)
+		scratch = malloc(sizeof(float) * TF_MATRIX_SCRATCH_FLOATS);
+	return scratch;
+}
+
 void
 tf_matrix_linear_rows(const void *image, const TfMatrix *m, int r0, int r1,
 					  const float *x, int n, const float *b, float *y)
@@ -254,6 +272,7 @@ tf_matrix_linear_rows(const void *image, const TfMatrix *m, int r0, int r1,
 	int			out = r1 - r0;
 	TfMatrixInput in;
 	float	   *scratch;
+	bool		own_scratch;
 
 	if (m->format == TF_FORMAT_F32)
 	{
@@ -270,10 +289,14 @@ tf_matrix_linear_rows(const void *image, const TfMatrix *m, int r0, int r1,
 			memset(y + (size_t) i * out, 0, sizeof(float) * out);
 	}
 	tf_matrix_input_init(&in, m->format, x, n, m->cols);
-	scratch = m->format == TF_FORMAT_INT8 ? NULL :
-		tf_alloc_raw(sizeof(float) * TF_MATRIX_SCRATCH_FLOATS);
+	scratch = m->format == TF_FORMAT_INT8 ? NULL : process_scratch();
+	/* where malloc failed, the host's allocator (which fails as it does) */
+	own_scratch = m->format != TF_FORMAT_INT8 && scratch == NULL;
+	if (own_scratch)
+		scratch = tf_alloc_raw(sizeof(float) * TF_MATRIX_SCRATCH_FLOATS);
 	tf_matrix_product(image, m, &in, r0, r1, y, out, scratch);
-	tf_free(scratch);
+	if (own_scratch)
+		tf_free(scratch);
 	tf_matrix_input_free(&in);
 }
 
