@@ -46,7 +46,12 @@ CREATE FUNCTION translate(inputs text[], model text DEFAULT NULL,
     LANGUAGE C VOLATILE PARALLEL SAFE COST 100000;
 
 -- Loading reads server files: superuser or pg_read_server_files only.
-CREATE FUNCTION transformer.load_model(name text, path text) RETURNS void
+-- precision: 'exact' (weights as the checkpoint stores them: float32,
+-- float16 or bfloat16), 'float32' (widened at load) or 'int8' (quantized
+-- per output channel at load). PRECISION is an SQL keyword: quoted here,
+-- and in named notation ("precision" => 'int8').
+CREATE FUNCTION transformer.load_model(name text, path text, "precision" text DEFAULT 'exact')
+    RETURNS void
     AS 'MODULE_PATHNAME', 'load_model'
     LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
@@ -54,14 +59,15 @@ CREATE FUNCTION transformer.unload_model(name text) RETURNS void
     AS 'MODULE_PATHNAME', 'unload_model'
     LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
-REVOKE ALL ON FUNCTION transformer.load_model(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION transformer.load_model(text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION transformer.unload_model(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION transformer.load_model(text, text) TO pg_read_server_files;
+GRANT EXECUTE ON FUNCTION transformer.load_model(text, text, text) TO pg_read_server_files;
 GRANT EXECUTE ON FUNCTION transformer.unload_model(text) TO pg_read_server_files;
 
 CREATE FUNCTION transformer.model_info(
         OUT name text, OUT architecture text, OUT dimensions integer,
-        OUT parameters bigint, OUT bytes bigint, OUT held text, OUT path text)
+        OUT parameters bigint, OUT "precision" text, OUT bytes bigint, OUT held text,
+        OUT path text)
     RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'model_info'
     LANGUAGE C VOLATILE PARALLEL RESTRICTED;

@@ -109,6 +109,7 @@ typedef struct PreloadSpec
 {
 	char		name[NAMEDATALEN];
 	char		path[MAXPGPATH];
+	TfPrecision precision;
 	const void *huge_image;		/* the image in huge pages, or NULL */
 	Size		reserved;		/* else bytes reserved for it in the main
 								 * segment (0 for neither: it failed to load) */
@@ -188,25 +189,54 @@ check_model_name(const char *name)
 					 errdetail("A model name may contain letters, digits, \"-\", \"_\" and \".\".")));
 }
 
+/* A precision's name -> TfPrecision, or an error naming `where` it was given. */
+static TfPrecision
+parse_precision(const char *name, const char *where)
+{
+	TfPrecision precision;
+
+	if (!tf_precision_parse(name, &precision))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid precision \"%s\" in %s", name, where),
+				 errhint("Valid precisions are \"exact\" (weights as the checkpoint stores them), \"float32\" and \"int8\".")));
+	return precision;
+}
+
 /* Load a model directory into an arena in `context` (the arena's memory
- * belongs to it). False with err filled on failure. */
+ * belongs to it), its weights in `precision`. False with err filled on
+ * failure. */
 static bool
-load_image(const char *path, MemoryContext context, TfArena *arena, TfError *err)
+load_image(const char *path, TfPrecision precision, MemoryContext context, TfArena *arena,
+		   TfError *err)
 {
 	MemoryContext old = MemoryContextSwitchTo(context);
-	bool		ok = tf_model_load(path, arena, err);
+	bool		ok = tf_model_load(path, precision, arena, err);
 
 	MemoryContextSwitchTo(old);
 	return ok;
 }
 
-/* Split transformer.models ("name, name=path, ...") into pairs. */
+/* One entry of transformer.models. */
+typedef struct ModelListEntry
+{
+	char	   *name;
+	char	   *path;
+	TfPrecision precision;
+} ModelListEntry;
+
+/*
+ * Split transformer.models ("name, name=path, name:int8, name=path:int8,
+ * ...") into ModelListEntry items. A bare name's ":precision" suffix must
+ * be a precision (names have no colon); a path's last ":suffix" is taken as
+ * its precision only when it is one, so that paths may contain colons.
+ */
 static List *
 parse_model_list(const char *value)
 {
 	char	   *raw = pstrdup(value);
 	List	   *items;
-	List	   *pairs = NIL;
+	List	   *entries = NIL;
 	ListCell   *lc;
 
 	if (!SplitIdentifierString(raw, ',', &items))
@@ -217,12 +247,22 @@ parse_model_list(const char *value)
 	{
 		char	   *item = lfirst(lc);
 		char	   *eq = strchr(item, '=');
+		ModelListEntry *e = palloc0(sizeof(ModelListEntry));
+		char	   *colon;
 
 		if (eq != NULL)
 			*eq = '\0';
-		pairs = lappend(pairs, list_make2(pstrdup(item), pstrdup(eq ? eq + 1 : item)));
+		e->path = pstrdup(eq ? eq + 1 : item);
+		colon = strrchr(e->path, ':');
+		if (colon != NULL && (eq == NULL || tf_precision_parse(colon + 1, &e->precision)))
+		{
+			e->precision = parse_precision(colon + 1, "transformer.models");
+			*colon = '\0';
+		}
+		e->name = eq ? pstrdup(item) : e->path;
+		entries = lappend(entries, e);
 	}
-	return pairs;
+	return entries;
 }
 
 /* ------------------------------------------------------ server start hooks */
@@ -259,17 +299,18 @@ place_in_huge_pages(PreloadSpec *spec)
  * room for it in the main segment (spec->huge_image and spec->reserved stay
  * empty on failure, which is reported but must not stop the server). */
 static void
-preload_one(PreloadSpec *spec, const char *name, const char *path)
+preload_one(PreloadSpec *spec, const ModelListEntry *entry)
 {
 	MemoryContext caller = CurrentMemoryContext;
 
-	strlcpy(spec->name, name, NAMEDATALEN);
+	strlcpy(spec->name, entry->name, NAMEDATALEN);
+	spec->precision = entry->precision;
 	PG_TRY();
 	{
 		TfError		err;
 
-		strlcpy(spec->path, pgtf_resolve_model_path(path), MAXPGPATH);
-		if (load_image(spec->path, preload_context, &spec->arena, &err))
+		strlcpy(spec->path, pgtf_resolve_model_path(entry->path), MAXPGPATH);
+		if (load_image(spec->path, spec->precision, preload_context, &spec->arena, &err))
 		{
 			place_in_huge_pages(spec);
 			if (spec->huge_image == NULL)
@@ -293,7 +334,7 @@ preload_one(PreloadSpec *spec, const char *name, const char *path)
 static void
 store_shmem_request(void)
 {
-	List	   *pairs;
+	List	   *entries;
 	ListCell   *lc;
 
 	if (prev_shmem_request_hook)
@@ -301,18 +342,17 @@ store_shmem_request(void)
 
 	preload_context = AllocSetContextCreate(TopMemoryContext, "transformer preload",
 											ALLOCSET_DEFAULT_SIZES);
-	pairs = parse_model_list(models_setting);
+	entries = parse_model_list(models_setting);
 	preload_specs = MemoryContextAllocZero(TopMemoryContext,
-										   sizeof(PreloadSpec) * (list_length(pairs) + 1));
+										   sizeof(PreloadSpec) * (list_length(entries) + 1));
 	store_size = MAXALIGN(sizeof(StoreShared));
-	foreach(lc, pairs)
+	foreach(lc, entries)
 	{
-		List	   *pair = lfirst(lc);
 		PreloadSpec *spec = &preload_specs[n_preload_specs];
 
 		if (n_preload_specs >= STORE_MAX_MODELS)
 			break;
-		preload_one(spec, linitial(pair), lsecond(pair));
+		preload_one(spec, lfirst(lc));
 		store_size += spec->reserved + (spec->reserved ? 64 : 0);
 		n_preload_specs++;
 	}
@@ -333,7 +373,7 @@ place_preloaded(PreloadSpec *spec, Size offset)
 		memcpy((char *) store + offset, spec->arena.base, spec->arena.size);
 		return true;
 	}
-	if (!load_image(spec->path, preload_context, &arena, &err))
+	if (!load_image(spec->path, spec->precision, preload_context, &arena, &err))
 	{
 		ereport(WARNING, (errmsg("transformer: could not reload model \"%s\": %s", spec->name, err.message)));
 		return false;
@@ -431,7 +471,9 @@ pgtf_store_init(void)
 	DefineCustomStringVariable("transformer.models",
 							   "Models loaded into shared memory at server start.",
 							   "A comma-separated list of NAME or NAME=PATH entries; a bare NAME is the "
-							   "directory of that name in transformer.model_directory.",
+							   "directory of that name in transformer.model_directory. A suffix :int8 "
+							   "(NAME:int8, NAME=PATH:int8) loads the model's weights quantized to int8, "
+							   ":float32 widened to float32, :exact (the default) as the checkpoint stores them.",
 							   &models_setting, "marian-en-de, bert-embed-en",
 							   process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SUSET,
 							   0, NULL, NULL, NULL);
@@ -512,7 +554,8 @@ loaded_model_names(void)
  * as `name`, saying so with a NOTICE whose message and hint the caller
  * gives. */
 static LocalModel *
-load_local(const char *name, const char *path, const char *notice, const char *hint)
+load_local(const char *name, const char *path, TfPrecision precision, const char *notice,
+		   const char *hint)
 {
 	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "transformer model",
 											  ALLOCSET_DEFAULT_SIZES);
@@ -520,7 +563,7 @@ load_local(const char *name, const char *path, const char *notice, const char *h
 	TfError		err;
 	LocalModel *lm;
 
-	if (!load_image(path, cxt, &arena, &err))
+	if (!load_image(path, precision, cxt, &arena, &err))
 	{
 		MemoryContextDelete(cxt);
 		pgtf_report(&err);
@@ -539,15 +582,15 @@ load_local(const char *name, const char *path, const char *notice, const char *h
 static LocalModel *
 load_local_on_demand(const char *name)
 {
-	List	   *pairs = parse_model_list(models_setting);
+	List	   *entries = parse_model_list(models_setting);
 	ListCell   *lc;
 
-	foreach(lc, pairs)
+	foreach(lc, entries)
 	{
-		List	   *pair = lfirst(lc);
+		ModelListEntry *entry = lfirst(lc);
 
-		if (strcmp(linitial(pair), name) == 0)
-			return load_local(name, pgtf_resolve_model_path(lsecond(pair)),
+		if (strcmp(entry->name, name) == 0)
+			return load_local(name, pgtf_resolve_model_path(entry->path), entry->precision,
 							  "model \"%s\" was loaded into this session's memory",
 							  "Add transformer to shared_preload_libraries to load models once for all sessions.");
 	}
@@ -650,21 +693,24 @@ check_load_privilege(const char *action)
 }
 
 /*
- * transformer.load_model(name text, path text): read a checkpoint directory
- * and make it available to every session (or to this one when the
- * extension is not preloaded).
+ * transformer.load_model(name text, path text, precision text DEFAULT
+ * 'exact'): read a checkpoint directory, its weights in that precision, and
+ * make it available to every session (or to this one when the extension is
+ * not preloaded).
  */
 Datum
 load_model(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char	   *path;
+	TfPrecision precision;
 	MemoryContext cxt;
 	TfArena		arena;
 	TfError		err;
 
 	check_load_privilege("load");
 	check_model_name(name);
+	precision = parse_precision(text_to_cstring(PG_GETARG_TEXT_PP(2)), "transformer.load_model");
 	path = pgtf_resolve_model_path(text_to_cstring(PG_GETARG_TEXT_PP(1)));
 
 	if (store == NULL)
@@ -674,13 +720,13 @@ load_model(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_DUPLICATE_OBJECT),
 					 errmsg("model \"%s\" is already loaded", name),
 					 errhint("Unload it first with transformer.unload_model('%s').", name)));
-		load_local(name, path, "model \"%s\" was loaded into this session's memory only",
+		load_local(name, path, precision, "model \"%s\" was loaded into this session's memory only",
 				   "Add transformer to shared_preload_libraries to share loaded models between sessions.");
 		PG_RETURN_VOID();
 	}
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "transformer load", ALLOCSET_DEFAULT_SIZES);
-	if (!load_image(path, cxt, &arena, &err))
+	if (!load_image(path, precision, cxt, &arena, &err))
 		pgtf_report(&err);
 	{
 		dsm_segment *seg = dsm_create(arena.size, 0);
@@ -789,16 +835,19 @@ static void
 emit_model_row(Tuplestorestate *ts, TupleDesc desc, const char *name, const char *path,
 			   const TfImageHeader *h, ModelHeld held)
 {
-	Datum		values[7];
-	bool		nulls[7] = {0};
+	Datum		values[8];
+	bool		nulls[8] = {0};
+	char		formats[64];
 
+	tf_image_formats(h, formats, sizeof(formats));
 	values[0] = CStringGetTextDatum(name);
 	values[1] = CStringGetTextDatum(tf_arch_name(h->arch));
 	values[2] = Int32GetDatum(h->dim);
 	values[3] = Int64GetDatum(h->n_params);
-	values[4] = Int64GetDatum((int64) h->image_bytes);
-	values[5] = CStringGetTextDatum(held_names[held]);
-	values[6] = CStringGetTextDatum(path);
+	values[4] = CStringGetTextDatum(formats);
+	values[5] = Int64GetDatum((int64) h->image_bytes);
+	values[6] = CStringGetTextDatum(held_names[held]);
+	values[7] = CStringGetTextDatum(path);
 	tuplestore_putvalues(ts, desc, values, nulls);
 }
 

@@ -287,22 +287,19 @@ static bool
 load_weights(TfModelDir *dir, TfBertModel *m)
 {
 	TfArena    *a = dir->arena;
-	int64_t		vh[2] = {m->vocab_size, m->hidden},
-				ph[2] = {m->max_positions, m->hidden},
-				th[2] = {m->type_vocab_size, m->hidden},
-				h1[1] = {m->hidden};
+	int64_t		h1[1] = {m->hidden};
 
-#define LOAD(field, name, nd, shape) \
-	if (((field) = tf_weight_load(a, &dir->weights, bert_prefixes, name, nd, shape, \
-								  &dir->n_params, dir->err)) == 0) \
-		return false
-
-	LOAD(m->word_emb, "embeddings.word_embeddings.weight", 2, vh);
-	LOAD(m->pos_emb, "embeddings.position_embeddings.weight", 2, ph);
-	LOAD(m->type_emb, "embeddings.token_type_embeddings.weight", 2, th);
-	LOAD(m->emb_norm_g, "embeddings.LayerNorm.weight", 1, h1);
-	LOAD(m->emb_norm_b, "embeddings.LayerNorm.bias", 1, h1);
-#undef LOAD
+	if (!tf_matrix_load_named(dir, bert_prefixes, "embeddings.word_embeddings.weight",
+							  m->vocab_size, m->hidden, &m->word_emb) ||
+		!tf_matrix_load_named(dir, bert_prefixes, "embeddings.position_embeddings.weight",
+							  m->max_positions, m->hidden, &m->pos_emb) ||
+		!tf_matrix_load_named(dir, bert_prefixes, "embeddings.token_type_embeddings.weight",
+							  m->type_vocab_size, m->hidden, &m->type_emb) ||
+		(m->emb_norm_g = tf_weight_load(a, &dir->weights, bert_prefixes, "embeddings.LayerNorm.weight",
+										1, h1, &dir->n_params, dir->err)) == 0 ||
+		(m->emb_norm_b = tf_weight_load(a, &dir->weights, bert_prefixes, "embeddings.LayerNorm.bias",
+										1, h1, &dir->n_params, dir->err)) == 0)
+		return false;
 
 	m->layer = tf_arena_alloc(a, sizeof(TfBertLayer) * m->layers, 64);
 	for (int i = 0; i < m->layers; i++)
@@ -388,21 +385,24 @@ encode_chunk(const void *image, const TfBertModel *m, const int32_t *ids, const 
 {
 	float	   *h = *hp;
 	const TfBertLayer *layers = TF_AT(image, m->layer, const TfBertLayer);
-	const float *word = TF_AT(image, m->word_emb, const float);
-	const float *pos = TF_AT(image, m->pos_emb, const float);
-	const float *type0 = TF_AT(image, m->type_emb, const float);
 	int			H = m->hidden;
+	float	   *pos = tf_alloc_raw(sizeof(float) * H);	/* float[H]: one position's row */
+	float	   *type0 = tf_alloc_raw(sizeof(float) * H);	/* float[H]: token type 0 */
 
 	/* embeddings: word + position + token type 0, then LayerNorm */
+	tf_matrix_row(image, &m->type_emb, 0, type0);
 	for (int i = 0; i < seqs->n; i++)
 		for (int p = 0; p < seqs->lens[i]; p++)
 		{
 			float	   *row = h + (size_t) (seqs->starts[i] + p) * H;
-			const float *w = word + (size_t) ids[seqs->starts[i] + p] * H;
 
+			tf_matrix_row(image, &m->word_emb, ids[seqs->starts[i] + p], row);
+			tf_matrix_row(image, &m->pos_emb, p, pos);
 			for (int j = 0; j < H; j++)
-				row[j] = w[j] + pos[(size_t) p * H + j] + type0[j];
+				row[j] = row[j] + pos[j] + type0[j];
 		}
+	tf_free(pos);
+	tf_free(type0);
 	tf_add_layernorm(h, NULL, seqs->T, H, TF_AT(image, m->emb_norm_g, const float),
 					 TF_AT(image, m->emb_norm_b, const float), m->layer_norm_eps);
 

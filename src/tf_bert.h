@@ -47,9 +47,9 @@ typedef struct TfBertModel
 	bool		normalize;
 	int32_t		cls_id;
 	int32_t		sep_id;
-	TfOffset	word_emb;		/* float[vocab_size, hidden] */
-	TfOffset	pos_emb;		/* float[max_positions, hidden] */
-	TfOffset	type_emb;		/* float[type_vocab_size, hidden] */
+	TfMatrix	word_emb;		/* [vocab_size, hidden] */
+	TfMatrix	pos_emb;		/* [max_positions, hidden] */
+	TfMatrix	type_emb;		/* [type_vocab_size, hidden] */
 	TfOffset	emb_norm_g;		/* float[hidden] */
 	TfOffset	emb_norm_b;		/* float[hidden] */
 	TfOffset	layer;			/* TfBertLayer[layers] */

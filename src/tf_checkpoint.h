@@ -15,6 +15,15 @@
 #include "tf_runtime.h"
 #include "tf_safetensors.h"
 
+/* How a model's weight matrices are stored in its image (tf_matrix.h). */
+typedef enum TfPrecision
+{
+	TF_PRECISION_EXACT = 0,		/* as the checkpoint stores them: F32, F16, BF16 */
+	TF_PRECISION_FLOAT32,		/* widened to float32 at load (twice the memory
+								 * of an F16 checkpoint, the same numbers) */
+	TF_PRECISION_INT8			/* int8 per output channel, quantized at load */
+} TfPrecision;
+
 /* A checkpoint directory being read into an arena (used by the loaders). */
 typedef struct TfModelDir
 {
@@ -24,6 +33,8 @@ typedef struct TfModelDir
 	char	   *weights_file;	/* model.safetensors bytes */
 	TfSafeTensors weights;
 	int64_t		n_params;
+	TfPrecision precision;		/* of the weight matrices */
+	uint32_t	formats;		/* bit (1 << TfFormat) of each matrix format loaded */
 	TfError    *err;
 } TfModelDir;
 

@@ -26,19 +26,28 @@ has_f16c(void)
 }
 #endif
 
+/* The hardware level, asked of the CPU once: CPUID is slow (in a virtual
+ * machine it traps to the hypervisor, microseconds a time), and kernels ask
+ * at every call. */
 TfIsa
 tf_cpu_hardware_level(void)
 {
+	static int	hardware = -1;	/* -1: not asked yet */
+
+	if (hardware < 0)
+	{
+		hardware = TF_ISA_SCALAR;
 #if defined(__x86_64__)
-	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-		__builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-		__builtin_cpu_supports("fma") && has_f16c())
-		return TF_ISA_AVX512;
-	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-		has_f16c())
-		return TF_ISA_AVX2;
+		if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+			__builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+			__builtin_cpu_supports("fma") && has_f16c())
+			hardware = TF_ISA_AVX512;
+		else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+				 has_f16c())
+			hardware = TF_ISA_AVX2;
 #endif
-	return TF_ISA_SCALAR;
+	}
+	return (TfIsa) hardware;
 }
 
 TfIsa

@@ -169,19 +169,26 @@ tf_attention(const float *q, int ldq, const float *k, int ldk,
 }
 
 void
-tf_sinusoidal_positions(float *out, int n_pos, int dim)
+tf_sinusoidal_positions(float *out, int first, int n_pos, int dim)
 {
 	int			sentinel = (dim + 1) / 2;
+	double	   *period = tf_alloc_raw(sizeof(double) * (dim > 0 ? dim : 1));	/* double[dim] */
 
+	for (int j = 0; j < dim; j++)
+	{
+		/* column j < sentinel holds even index 2j, the rest odd 2(j-s)+1 */
+		int			idx = j < sentinel ? 2 * j : 2 * (j - sentinel) + 1;
+
+		period[j] = pow(10000.0, 2.0 * (idx / 2) / dim);
+	}
 	for (int p = 0; p < n_pos; p++)
 		for (int j = 0; j < dim; j++)
 		{
-			/* column j < sentinel holds even index 2j, the rest odd 2(j-s)+1 */
-			int			idx = j < sentinel ? 2 * j : 2 * (j - sentinel) + 1;
-			double		angle = p / pow(10000.0, 2.0 * (idx / 2) / dim);
+			double		angle = (first + p) / period[j];
 
 			out[(size_t) p * dim + j] = (float) (j < sentinel ? sin(angle) : cos(angle));
 		}
+	tf_free(period);
 }
 
 void

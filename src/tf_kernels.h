@@ -54,9 +54,10 @@ void		tf_attention(const float *q, int ldq, const float *k, int ldk,
 						 int Tq, int Tk, int heads, int head_dim, float scale,
 						 float *scratch);
 
-/* Marian's static sinusoidal table out[n_pos, dim]: the first ceil(dim/2)
- * columns sin(p / 10000^(2j/dim)), the rest cos(...), not interleaved. */
-void		tf_sinusoidal_positions(float *out, int n_pos, int dim);
+/* Rows first .. first + n_pos - 1 of Marian's static sinusoidal table,
+ * into out[n_pos, dim]: the first ceil(dim/2) columns of row p
+ * sin(p / 10000^(2j/dim)), the rest cos(...), not interleaved. */
+void		tf_sinusoidal_positions(float *out, int first, int n_pos, int dim);
 
 /* x[n] = x[n] / max(||x||_2, 1e-12), as torch.nn.functional.normalize. */
 void		tf_l2_normalize(float *x, int n);

@@ -18,6 +18,17 @@ load_named(TfModelDir *dir, const char *const *prefixes, const char *fmt, int la
 						  &dir->n_params, dir->err);
 }
 
+/* Load matrix `fmt` (layer substituted) of shape [rows, cols]. */
+static bool
+load_matrix(TfModelDir *dir, const char *const *prefixes, const char *fmt, int layer,
+			int64_t rows, int64_t cols, TfMatrix *out)
+{
+	char		name[512];
+
+	snprintf(name, sizeof(name), fmt, layer);
+	return tf_matrix_load_named(dir, prefixes, name, rows, cols, out);
+}
+
 bool
 tf_attention_block_load(TfModelDir *dir, const char *const *prefixes,
 						const TfAttentionNames *names, int layer, int d,
@@ -44,16 +55,12 @@ tf_attention_block_load(TfModelDir *dir, const char *const *prefixes,
 			return false;
 	}
 	/* q, k and v stacked so that one product computes all three */
-	out->qkv_w = tf_arena_alloc(a, sizeof(float) * 3 * (size_t) d * d, 64);
+	tf_matrix_load(dir, w, 3, &out->qkv_w);
 	out->qkv_b = tf_arena_alloc(a, sizeof(float) * 3 * (size_t) d, 64);
 	for (int j = 0; j < 3; j++)
-	{
-		tf_weight_copy(&dir->weights, w[j], TF_ARENA_AT(a, out->qkv_w, float) + (size_t) j * d * d,
-					   &dir->n_params);
 		tf_weight_copy(&dir->weights, b[j], TF_ARENA_AT(a, out->qkv_b, float) + (size_t) j * d,
 					   &dir->n_params);
-	}
-	return (out->out_w = load_named(dir, prefixes, names->out_w, layer, 2, dd)) != 0 &&
+	return load_matrix(dir, prefixes, names->out_w, layer, d, d, &out->out_w) &&
 		(out->out_b = load_named(dir, prefixes, names->out_b, layer, 1, d1)) != 0 &&
 		(out->norm_g = load_named(dir, prefixes, names->norm_g, layer, 1, d1)) != 0 &&
 		(out->norm_b = load_named(dir, prefixes, names->norm_b, layer, 1, d1)) != 0;
@@ -64,14 +71,12 @@ tf_feed_forward_block_load(TfModelDir *dir, const char *const *prefixes,
 						   const TfFeedForwardNames *names, int layer, int d,
 						   int ffn, TfFeedForwardBlock *out)
 {
-	int64_t		fd[2] = {ffn, d},
-				df[2] = {d, ffn},
-				f1[1] = {ffn},
+	int64_t		f1[1] = {ffn},
 				d1[1] = {d};
 
-	return (out->in_w = load_named(dir, prefixes, names->in_w, layer, 2, fd)) != 0 &&
+	return load_matrix(dir, prefixes, names->in_w, layer, ffn, d, &out->in_w) &&
 		(out->in_b = load_named(dir, prefixes, names->in_b, layer, 1, f1)) != 0 &&
-		(out->out_w = load_named(dir, prefixes, names->out_w, layer, 2, df)) != 0 &&
+		load_matrix(dir, prefixes, names->out_w, layer, d, ffn, &out->out_w) &&
 		(out->out_b = load_named(dir, prefixes, names->out_b, layer, 1, d1)) != 0 &&
 		(out->norm_g = load_named(dir, prefixes, names->norm_g, layer, 1, d1)) != 0 &&
 		(out->norm_b = load_named(dir, prefixes, names->norm_b, layer, 1, d1)) != 0;
@@ -104,8 +109,7 @@ tf_self_attention_forward(const void *image, const TfAttentionBlock *b,
 {
 	int			hd = d / heads;
 
-	tf_linear(*h, seqs->T, d, TF_AT(image, b->qkv_w, const float),
-			  TF_AT(image, b->qkv_b, const float), 3 * d, s->qkv);
+	tf_matrix_linear(image, &b->qkv_w, *h, seqs->T, TF_AT(image, b->qkv_b, const float), s->qkv);
 	for (int i = 0; i < seqs->n; i++)
 	{
 		const float *q = s->qkv + (size_t) seqs->starts[i] * 3 * d;
@@ -122,8 +126,7 @@ tf_attention_output(const void *image, const TfAttentionBlock *b,
 {
 	float	   *swap;
 
-	tf_linear(s->ctx, n, d, TF_AT(image, b->out_w, const float),
-			  TF_AT(image, b->out_b, const float), d, s->tmp);
+	tf_matrix_linear(image, &b->out_w, s->ctx, n, TF_AT(image, b->out_b, const float), s->tmp);
 	tf_add_layernorm(s->tmp, *h, n, d, TF_AT(image, b->norm_g, const float),
 					 TF_AT(image, b->norm_b, const float), eps);
 	swap = *h, *h = s->tmp, s->tmp = swap;
@@ -136,11 +139,9 @@ tf_feed_forward_forward(const void *image, const TfFeedForwardBlock *b,
 {
 	float	   *swap;
 
-	tf_linear(*h, T, d, TF_AT(image, b->in_w, const float), TF_AT(image, b->in_b, const float),
-			  ffn, s->ffn);
+	tf_matrix_linear(image, &b->in_w, *h, T, TF_AT(image, b->in_b, const float), s->ffn);
 	tf_activate(s->ffn, (size_t) T * ffn, act);
-	tf_linear(s->ffn, T, ffn, TF_AT(image, b->out_w, const float),
-			  TF_AT(image, b->out_b, const float), d, s->tmp);
+	tf_matrix_linear(image, &b->out_w, s->ffn, T, TF_AT(image, b->out_b, const float), s->tmp);
 	tf_add_layernorm(s->tmp, *h, T, d, TF_AT(image, b->norm_g, const float),
 					 TF_AT(image, b->norm_b, const float), eps);
 	swap = *h, *h = s->tmp, s->tmp = swap;

@@ -13,13 +13,14 @@
 
 #include "tf_kernels.h"
 #include "tf_checkpoint.h"
+#include "tf_matrix.h"
 
 /* Attention with its output projection and the LayerNorm that follows. */
 typedef struct TfAttentionBlock
 {
-	TfOffset	qkv_w;			/* float[3 * d, d]: query, key, value rows stacked */
+	TfMatrix	qkv_w;			/* [3 * d, d]: query, key, value rows stacked */
 	TfOffset	qkv_b;			/* float[3 * d] */
-	TfOffset	out_w;			/* float[d, d] */
+	TfMatrix	out_w;			/* [d, d] */
 	TfOffset	out_b;			/* float[d] */
 	TfOffset	norm_g;			/* float[d] */
 	TfOffset	norm_b;			/* float[d] */
@@ -28,9 +29,9 @@ typedef struct TfAttentionBlock
 /* Two linear layers around an activation, and the LayerNorm that follows. */
 typedef struct TfFeedForwardBlock
 {
-	TfOffset	in_w;			/* float[ffn, d] */
+	TfMatrix	in_w;			/* [ffn, d] */
 	TfOffset	in_b;			/* float[ffn] */
-	TfOffset	out_w;			/* float[d, ffn] */
+	TfMatrix	out_w;			/* [d, ffn] */
 	TfOffset	out_b;			/* float[d] */
 	TfOffset	norm_g;			/* float[d] */
 	TfOffset	norm_b;			/* float[d] */

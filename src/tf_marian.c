@@ -75,25 +75,40 @@ load_vocab_json(TfModelDir *dir, const char *name, TfVocab *out)
 	return ok;
 }
 
-/* A .spm file of the directory -> TfSentencePiece. */
+/* The bytes of .spm file `name` of the directory -> TfSentencePiece. */
 static bool
-load_spm(TfModelDir *dir, const char *name, TfSentencePiece *out)
+build_spm(TfModelDir *dir, const char *name, const char *bytes, size_t len, TfSentencePiece *out)
 {
-	size_t		len;
-	char	   *bytes = tf_dir_read(dir, name, true, &len);
-	bool		ok;
-
-	if (bytes == NULL)
-		return false;
-	ok = tf_spm_build(dir->arena, (const uint8_t *) bytes, len, out, dir->err);
-	tf_free(bytes);
-	if (!ok)
+	if (tf_spm_build(dir->arena, (const uint8_t *) bytes, len, out, dir->err))
+		return true;
 	{
 		TfError		inner = *dir->err;
 
 		tf_fail(dir->err, inner.code, "could not load \"%s/%s\"", dir->path, name);
 		tf_fail_detail(dir->err, "%s.", inner.message);
 	}
+	return false;
+}
+
+/* source.spm and target.spm; a target.spm identical to source.spm (as in
+ * most pairs with one shared vocabulary) shares its tables in the image. */
+static bool
+load_spms(TfModelDir *dir, TfMarianModel *m)
+{
+	size_t		source_len,
+				target_len;
+	char	   *source = tf_dir_read(dir, "source.spm", true, &source_len);
+	char	   *target = NULL;
+	bool		ok = source != NULL && build_spm(dir, "source.spm", source, source_len, &m->source_spm);
+
+	if (ok)
+		ok = (target = tf_dir_read(dir, "target.spm", true, &target_len)) != NULL;
+	if (ok && target_len == source_len && memcmp(target, source, source_len) == 0)
+		m->target_spm = m->source_spm;
+	else if (ok)
+		ok = build_spm(dir, "target.spm", target, target_len, &m->target_spm);
+	tf_free(source);
+	tf_free(target);
 	return ok;
 }
 
@@ -134,29 +149,26 @@ static bool
 load_weights(TfModelDir *dir, TfMarianModel *m, bool shared, bool tied)
 {
 	TfArena    *a = dir->arena;
-	int64_t		sv[2] = {m->src_vocab, m->d_model},
-				tv[2] = {m->tgt_vocab, m->d_model},
-				bias[2] = {1, m->tgt_vocab};
+	int64_t		bias[2] = {1, m->tgt_vocab};
 	const TfTensorInfo *t;
 
 	/* MarianMTModel ties shared and encoder embeddings; either name may be
 	 * the one stored */
-	m->enc_embed = tf_weight_load(a, &dir->weights, marian_prefixes,
-								  has_tensor(dir, "shared.weight") ? "shared.weight" : "encoder.embed_tokens.weight",
-								  2, sv, &dir->n_params, dir->err);
-	if (m->enc_embed == 0)
+	if (!tf_matrix_load_named(dir, marian_prefixes,
+							  has_tensor(dir, "shared.weight") ? "shared.weight" : "encoder.embed_tokens.weight",
+							  m->src_vocab, m->d_model, &m->enc_embed))
 		return false;
 	/* with separate vocabularies HF deep-copies the vocab_size-row shared
 	 * table for the decoder too, so it has vocab_size rows */
 	if (shared)
 		m->dec_embed = m->enc_embed;
-	else if ((m->dec_embed = tf_weight_load(a, &dir->weights, marian_prefixes, "decoder.embed_tokens.weight",
-											2, sv, &dir->n_params, dir->err)) == 0)
+	else if (!tf_matrix_load_named(dir, marian_prefixes, "decoder.embed_tokens.weight",
+								   m->src_vocab, m->d_model, &m->dec_embed))
 		return false;
 	if (tf_safetensors_find(&dir->weights, "lm_head.weight") != NULL || !tied)
 	{
-		if ((m->lm_head = tf_weight_load(a, &dir->weights, top_prefixes, "lm_head.weight", 2, tv,
-										 &dir->n_params, dir->err)) == 0)
+		if (!tf_matrix_load_named(dir, top_prefixes, "lm_head.weight", m->tgt_vocab, m->d_model,
+								  &m->lm_head))
 			return false;
 	}
 	else
@@ -166,9 +178,6 @@ load_weights(TfModelDir *dir, TfMarianModel *m, bool shared, bool tied)
 	if (t != NULL && !tf_weight_read(&dir->weights, top_prefixes, "final_logits_bias", 2, bias,
 									 TF_ARENA_AT(a, m->final_logits_bias, float), &dir->n_params, dir->err))
 		return false;
-
-	m->positions = tf_arena_alloc(a, sizeof(float) * (size_t) m->max_positions * m->d_model, 64);
-	tf_sinusoidal_positions(TF_ARENA_AT(a, m->positions, float), m->max_positions, m->d_model);
 
 	m->enc_layer = tf_arena_alloc(a, sizeof(TfMarianLayer) * m->enc_layers, 64);
 	for (int i = 0; i < m->enc_layers; i++)
@@ -308,7 +317,7 @@ tf_marian_load(TfModelDir *dir, int32_t *dim)
 		tf_fail(dir->err, TF_ERR_FORMAT, "\"%s/vocab.json\" has no \"<unk>\" piece", dir->path);
 		return 0;
 	}
-	if (!load_spm(dir, "source.spm", &m.source_spm) || !load_spm(dir, "target.spm", &m.target_spm))
+	if (!load_spms(dir, &m))
 		return 0;
 	m.spm_to_source = map_pieces(dir->arena, &m.source_spm.pieces, &m.source_vocab, m.unk_id);
 	m.max_source_tokens = model_max_length < m.max_positions ? model_max_length : m.max_positions;
@@ -475,10 +484,9 @@ tf_marian_encode(const void *image, const TfMarianModel *m, const int32_t *const
 {
 	const TfMarianLayer *enc = TF_AT(image, m->enc_layer, const TfMarianLayer);
 	const TfMarianLayer *dec = TF_AT(image, m->dec_layer, const TfMarianLayer);
-	const float *embed = TF_AT(image, m->enc_embed, const float);
-	const float *pos = TF_AT(image, m->positions, const float);
 	int			d = m->d_model;
 	int			max_len = 1;
+	float	   *pos;			/* float[max_len, d]: the positions' rows */
 	float	   *h;				/* float[T, d] */
 	TfLayerScratch s;
 	TfPacked	seqs;
@@ -501,15 +509,18 @@ tf_marian_encode(const void *image, const TfMarianModel *m, const int32_t *const
 	seqs.lens = out->lens;
 
 	h = tf_alloc(sizeof(float) * (size_t) out->T * d);
+	pos = tf_alloc_raw(sizeof(float) * (size_t) max_len * d);
+	tf_sinusoidal_positions(pos, 0, max_len, d);
 	for (int i = 0; i < n; i++)
 		for (int p = 0; p < lens[i]; p++)
 		{
 			float	   *row = h + (size_t) (out->starts[i] + p) * d;
-			const float *e = embed + (size_t) ids[i][p] * d;
 
+			tf_matrix_row(image, &m->enc_embed, ids[i][p], row);
 			for (int j = 0; j < d; j++)
-				row[j] = e[j] * m->embed_scale + pos[(size_t) p * d + j];
+				row[j] = row[j] * m->embed_scale + pos[(size_t) p * d + j];
 		}
+	tf_free(pos);
 	tf_layer_scratch_init(&s, out->T, d, m->enc_ffn, max_len);
 	for (int l = 0; l < m->enc_layers; l++)
 	{
@@ -524,9 +535,9 @@ tf_marian_encode(const void *image, const TfMarianModel *m, const int32_t *const
 	/* every decoder layer's cross keys and values: rows d .. 3d of its qkv */
 	out->cross_kv = tf_alloc(sizeof(float) * (size_t) m->dec_layers * out->T * 2 * d);
 	for (int l = 0; l < m->dec_layers; l++)
-		tf_linear(h, out->T, d, TF_AT(image, dec[l].cross_attn.qkv_w, const float) + (size_t) d * d,
-				  TF_AT(image, dec[l].cross_attn.qkv_b, const float) + d, 2 * d,
-				  out->cross_kv + (size_t) l * out->T * 2 * d);
+		tf_matrix_linear_rows(image, &dec[l].cross_attn.qkv_w, d, 3 * d, h, out->T,
+							  TF_AT(image, dec[l].cross_attn.qkv_b, const float) + d,
+							  out->cross_kv + (size_t) l * out->T * 2 * d);
 	tf_free(h);
 }
 
@@ -624,8 +635,6 @@ tf_marian_decode_step(const void *image, const TfMarianModel *m,
 					  int history_stride, float *logits)
 {
 	const TfMarianLayer *layers = TF_AT(image, m->dec_layer, const TfMarianLayer);
-	const float *embed = TF_AT(image, m->dec_embed, const float);
-	const float *pos = TF_AT(image, m->positions, const float);
 	int			d = m->d_model;
 	int			step = cache->steps;
 	int			hd = d / m->dec_heads;
@@ -664,10 +673,16 @@ tf_marian_decode_step(const void *image, const TfMarianModel *m,
 	cache->rows[step] = nh;
 	cache->steps++;
 
+	/* this step's position row, in q until the cross-attention needs it */
+	tf_sinusoidal_positions(q, step, 1, d);
 	for (int i = 0; i < nh; i++)
+	{
+		float	   *row = x + (size_t) i * d;
+
+		tf_matrix_row(image, &m->dec_embed, tokens[i], row);
 		for (int j = 0; j < d; j++)
-			x[(size_t) i * d + j] = embed[(size_t) tokens[i] * d + j] * m->embed_scale +
-				pos[(size_t) step * d + j];
+			row[j] = row[j] * m->embed_scale + q[j];
+	}
 
 	for (int l = 0; l < m->dec_layers; l++)
 	{
@@ -678,8 +693,8 @@ tf_marian_decode_step(const void *image, const TfMarianModel *m,
 		tf_check_interrupts();
 
 		/* causal self-attention over each hypothesis' own history */
-		tf_linear(x, nh, d, TF_AT(image, L->self_attn.qkv_w, const float),
-				  TF_AT(image, L->self_attn.qkv_b, const float), 3 * d, s.qkv);
+		tf_matrix_linear(image, &L->self_attn.qkv_w, x, nh,
+						 TF_AT(image, L->self_attn.qkv_b, const float), s.qkv);
 		for (int i = 0; i < nh; i++)
 		{
 			memcpy(kv + (size_t) i * 2 * d, s.qkv + (size_t) i * 3 * d + d, sizeof(float) * 2 * d);
@@ -690,8 +705,8 @@ tf_marian_decode_step(const void *image, const TfMarianModel *m,
 		tf_attention_output(image, &L->self_attn, &x, nh, d, MARIAN_LAYER_NORM_EPS, &s);
 
 		/* cross-attention: the hypotheses of one source share its keys */
-		tf_linear(x, nh, d, TF_AT(image, L->cross_attn.qkv_w, const float),
-				  TF_AT(image, L->cross_attn.qkv_b, const float), d, q);
+		tf_matrix_linear_rows(image, &L->cross_attn.qkv_w, 0, d, x, nh,
+							  TF_AT(image, L->cross_attn.qkv_b, const float), q);
 		for (int i = 0; i < nh;)
 		{
 			int			j = i;
@@ -708,8 +723,8 @@ tf_marian_decode_step(const void *image, const TfMarianModel *m,
 
 		tf_feed_forward_forward(image, &L->ffn, &x, nh, d, m->dec_ffn, m->act, MARIAN_LAYER_NORM_EPS, &s);
 	}
-	tf_linear(x, nh, d, TF_AT(image, m->lm_head, const float),
-			  TF_AT(image, m->final_logits_bias, const float), m->tgt_vocab, logits);
+	tf_matrix_linear_rows(image, &m->lm_head, 0, m->tgt_vocab, x, nh,
+						  TF_AT(image, m->final_logits_bias, const float), logits);
 	/* the blocks swap buffers: keep whichever now plays which part */
 	cache->x = x;
 	cache->blocks = s;

@@ -3,7 +3,8 @@
  * MarianMTModel, every Helsinki-NLP opus-mt checkpoint).
  *
  * As modeling_marian.py: token embeddings scaled by sqrt(d_model) when
- * scale_embedding, plus static sinusoidal positions (sin half, cos half);
+ * scale_embedding, plus static sinusoidal positions (sin half, cos half;
+ * computed where used rather than kept in the image);
  * post-LN encoder layers (self-attention, feed-forward); post-LN decoder
  * layers (causal self-attention, cross-attention to the encoder output,
  * feed-forward); logits = h @ lm_head^T + final_logits_bias.
@@ -55,11 +56,11 @@ typedef struct TfMarianModel
 	int32_t		n_banned;
 	TfOffset	banned;			/* int32[n_banned]: bad_words_ids of one token */
 	TfGenerateOptions generation;	/* the checkpoint's defaults */
-	TfOffset	enc_embed;		/* float[src_vocab, d_model] */
-	TfOffset	dec_embed;		/* float[tgt_vocab, d_model] */
-	TfOffset	lm_head;		/* float[tgt_vocab, d_model] (often = dec_embed) */
+	TfMatrix	enc_embed;		/* [src_vocab, d_model] */
+	TfMatrix	dec_embed;		/* [src_vocab, d_model] (often = enc_embed) */
+	TfMatrix	lm_head;		/* [tgt_vocab, d_model], or dec_embed (of which
+								 * the first tgt_vocab rows are used) */
 	TfOffset	final_logits_bias;	/* float[tgt_vocab] */
-	TfOffset	positions;		/* float[max_positions, d_model] */
 	TfOffset	enc_layer;		/* TfMarianLayer[enc_layers] */
 	TfOffset	dec_layer;		/* TfMarianLayer[dec_layers] */
 	TfSentencePiece source_spm;	/* source.spm */

@@ -3,10 +3,14 @@
  */
 #include "tf_model.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "tf_bert.h"
 #include "tf_marian.h"
+#include "tf_matrix.h"
+
+static const char *const precision_names[] = {"exact", "float32", "int8"};
 
 const char *
 tf_arch_name(TfArch arch)
@@ -36,9 +40,38 @@ tf_image_header(const void *image, size_t size, TfError *err)
 }
 
 bool
-tf_model_load(const char *path, TfArena *arena, TfError *err)
+tf_precision_parse(const char *name, TfPrecision *out)
 {
-	TfModelDir	dir = {.path = path, .arena = arena, .err = err};
+	for (int p = TF_PRECISION_EXACT; p <= TF_PRECISION_INT8; p++)
+		if (strcmp(name, precision_names[p]) == 0)
+		{
+			*out = (TfPrecision) p;
+			return true;
+		}
+	return false;
+}
+
+const char *
+tf_precision_name(TfPrecision precision)
+{
+	return precision_names[precision];
+}
+
+void
+tf_image_formats(const TfImageHeader *h, char *buf, size_t size)
+{
+	size_t		n = 0;
+
+	buf[0] = '\0';
+	for (int f = TF_FORMAT_F32; f <= TF_FORMAT_INT8; f++)
+		if ((h->formats & (1u << f)) && n < size)
+			n += snprintf(buf + n, size - n, "%s%s", n > 0 ? "+" : "", tf_format_name((TfFormat) f));
+}
+
+bool
+tf_model_load(const char *path, TfPrecision precision, TfArena *arena, TfError *err)
+{
+	TfModelDir	dir = {.path = path, .arena = arena, .precision = precision, .err = err};
 	TfOffset	header;
 	TfOffset	model = 0;
 	TfArch		arch = 0;
@@ -84,6 +117,8 @@ tf_model_load(const char *path, TfArena *arena, TfError *err)
 		h->arch = arch;
 		h->dim = dim;
 		h->n_params = dir.n_params;
+		h->precision = precision;
+		h->formats = dir.formats;
 		h->image_bytes = arena->size;
 		h->model = model;
 	}

@@ -3,9 +3,10 @@
  */
 #include "tf_safetensors.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "tf_widen.h"
 
 /* Bytes per element of a dtype name, or 0 when the name is unknown. */
 static int
@@ -164,30 +165,6 @@ tf_safetensors_find(const TfSafeTensors *st, const char *name)
 	return NULL;
 }
 
-/* IEEE half -> float, subnormals, infinities and NaN included. */
-static float
-half_to_float(uint16_t h)
-{
-	uint32_t	sign = (uint32_t) (h & 0x8000) << 16;
-	uint32_t	exp = (h >> 10) & 0x1F;
-	uint32_t	mant = h & 0x3FF;
-	uint32_t	bits;
-	float		f;
-
-	if (exp == 0)
-	{
-		/* zero or subnormal: mant * 2^-24 */
-		f = ldexpf((float) mant, -24);
-		return sign ? -f : f;
-	}
-	if (exp == 31)
-		bits = sign | 0x7F800000 | (mant << 13);
-	else
-		bits = sign | ((exp + 112) << 23) | (mant << 13);
-	memcpy(&f, &bits, sizeof(f));
-	return f;
-}
-
 void
 tf_tensor_to_f32(const TfSafeTensors *st, const TfTensorInfo *t, float *dst)
 {
@@ -207,11 +184,10 @@ tf_tensor_to_f32(const TfSafeTensors *st, const TfTensorInfo *t, float *dst)
 				memcpy(&dst[i], &bits, 4);
 				break;
 			case TF_DTYPE_F16:
-				dst[i] = half_to_float((uint16_t) (src[2 * i] | src[2 * i + 1] << 8));
+				dst[i] = tf_f16_to_f32((uint16_t) (src[2 * i] | src[2 * i + 1] << 8));
 				break;
 			case TF_DTYPE_BF16:
-				bits = ((uint32_t) src[2 * i] | (uint32_t) src[2 * i + 1] << 8) << 16;
-				memcpy(&dst[i], &bits, 4);
+				dst[i] = tf_bf16_to_f32((uint16_t) (src[2 * i] | src[2 * i + 1] << 8));
 				break;
 			case TF_DTYPE_OTHER:
 				return;

@@ -282,7 +282,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	tf_json_free(bundle);
 
-	if (!tf_model_load(b->dir, &arena, &err))
+	if (!tf_model_load(b->dir, TF_PRECISION_EXACT, &arena, &err))
 	{
 		fuzz_check_error(&err);
 		if (verbose)

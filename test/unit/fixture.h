@@ -81,7 +81,7 @@ fixture_open(const char *dir, int per_sentence, TfArena *arena, char ***sentence
 	int			n_ref = 0;
 
 	*n_sent = 0;
-	if (!ok(tf_model_load(dir, arena, &err), "%s: loads", dir))
+	if (!ok(tf_model_load(dir, TF_PRECISION_EXACT, arena, &err), "%s: loads", dir))
 	{
 		diag("%s (%s)", err.message, err.detail);
 		return false;

@@ -102,7 +102,7 @@ check_fixture(const char *dir)
 	TfError		err;
 	const TfMarianModel *m;
 
-	if (!ok(tf_model_load(dir, &arena, &err), "%s: loads", dir))
+	if (!ok(tf_model_load(dir, TF_PRECISION_EXACT, &arena, &err), "%s: loads", dir))
 	{
 		diag("%s (%s)", err.message, err.detail);
 		return;

@@ -147,7 +147,7 @@ check_case(const char *fixture_dir, const char *work, const Case *c)
 		ok(false, "%s/%s: could not make the altered copy", c->fixture, c->file);
 		return;
 	}
-	loaded = tf_model_load(copy, &arena, &err);
+	loaded = tf_model_load(copy, TF_PRECISION_EXACT, &arena, &err);
 	if (loaded)
 		tf_arena_free(&arena);
 	if (c->expect == NULL)

@@ -1,0 +1,183 @@
+/*
+ * int8_peak.c: the int8 products of models loaded with precision 'int8'
+ * (src/tf_quant.c, one thread) against the machine's own int8 peak.
+ *
+ *   int8_peak [REPEATS]        default 5
+ *
+ * The peak: a loop of the instruction the kernel is built on, with data in
+ * registers only: vpdpbusd on 512-bit registers (64 multiply-adds) where
+ * the CPU has AVX-512 VNNI, else vpmaddwd on 256-bit registers (16
+ * multiply-adds of int16: the AVX2 path widens int8 to int16), twelve
+ * independent accumulators to cover the latency. A multiply-add counts as
+ * two operations. Then tf_int8_linear (quantized activations times int8
+ * weights, dequantized into float, as every int8 linear layer runs) over
+ * the shapes of the shipped models' layers at 1 and 32 rows. Prints
+ *
+ *   peak PATH median_gops X
+ *   linear n N in K out M median_gops X percent_of_peak P
+ *
+ * (medians of REPEATS timings, each of at least 0.2 s).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bench_util.h"
+#include "tf_cpu.h"
+#include "tf_quant.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#define ACCUMULATORS 12
+
+/* Multiply-adds of `iterations` rounds of the peak loop on this path. */
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static double
+peak_vnni(long iterations)
+{
+	__m512i		acc[ACCUMULATORS];
+	__m512i		a = _mm512_set1_epi8(3),
+				b = _mm512_set1_epi8(-5);
+	int32_t		sink[16];
+
+	for (int i = 0; i < ACCUMULATORS; i++)
+		acc[i] = _mm512_set1_epi32(i);
+	for (long it = 0; it < iterations; it++)
+	{
+#pragma GCC unroll 12
+		for (int i = 0; i < ACCUMULATORS; i++)
+			acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+		__asm__ volatile ("" : "+v" (a));
+	}
+	for (int i = 1; i < ACCUMULATORS; i++)
+		acc[0] = _mm512_add_epi32(acc[0], acc[i]);
+	_mm512_storeu_si512(sink, acc[0]);
+	__asm__ volatile ("" : : "r" (sink) : "memory");
+	return 64.0 * ACCUMULATORS * iterations;
+}
+
+__attribute__((target("avx2"))) static double
+peak_avx2(long iterations)
+{
+	__m256i		acc[ACCUMULATORS];
+	__m256i		a = _mm256_set1_epi16(3),
+				b = _mm256_set1_epi16(-5);
+	int32_t		sink[8];
+
+	for (int i = 0; i < ACCUMULATORS; i++)
+		acc[i] = _mm256_set1_epi32(i);
+	for (long it = 0; it < iterations; it++)
+	{
+#pragma GCC unroll 12
+		for (int i = 0; i < ACCUMULATORS; i++)
+			acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(a, b));
+		__asm__ volatile ("" : "+x" (a));
+	}
+	for (int i = 1; i < ACCUMULATORS; i++)
+		acc[0] = _mm256_add_epi32(acc[0], acc[i]);
+	_mm256_storeu_si256((__m256i *) sink, acc[0]);
+	__asm__ volatile ("" : : "r" (sink) : "memory");
+	return 16.0 * ACCUMULATORS * iterations;
+}
+#endif
+
+/* Median GOP/s over `repeats` timings of at least 0.2 s of the peak loop. */
+static double
+peak_gops(int repeats, const char **path)
+{
+	double	   *rates = malloc(sizeof(double) * repeats);
+	double		result;
+
+	*path = tf_cpu_has_vnni() ? "vpdpbusd (AVX-512 VNNI)" :
+		tf_cpu_level() >= TF_ISA_AVX2 ? "vpmaddwd (AVX2)" : "none (scalar)";
+	for (int r = 0; r < repeats; r++)
+	{
+		double		t0 = seconds(CLOCK_MONOTONIC),
+					macs = 0;
+
+		do
+		{
+#if defined(__x86_64__)
+			if (tf_cpu_has_vnni())
+				macs += peak_vnni(1000000);
+			else if (tf_cpu_level() >= TF_ISA_AVX2)
+				macs += peak_avx2(1000000);
+			else
+#endif
+				return 0;
+		} while (seconds(CLOCK_MONOTONIC) - t0 < 0.2);
+		rates[r] = 2 * macs / (seconds(CLOCK_MONOTONIC) - t0) * 1e-9;
+	}
+	result = median(rates, repeats);
+	free(rates);
+	return result;
+}
+
+/* Median GOP/s of tf_int8_linear over x[n, in] and w[out, in]. */
+static double
+linear_gops(int n, int in, int out, int repeats)
+{
+	int			ld = tf_quant_stride(in);
+	float	   *x = random_floats((size_t) n * in, 1);
+	float	   *w = random_floats((size_t) out * in, 2);
+	float	   *y = calloc((size_t) n * out, sizeof(float));
+	int8_t	   *wq = malloc((size_t) out * ld);
+	uint8_t    *xq = malloc((size_t) n * ld);
+	float	   *ws = malloc(sizeof(float) * out),
+			   *xs = malloc(sizeof(float) * n);
+	int32_t    *wsum = malloc(sizeof(int32_t) * out),
+			   *xz = malloc(sizeof(int32_t) * n);
+	double	   *rates = malloc(sizeof(double) * repeats);
+	double		result;
+
+	tf_quantize_weights(w, out, in, ld, wq, ws, wsum);
+	for (int r = 0; r < repeats; r++)
+	{
+		double		t0 = seconds(CLOCK_MONOTONIC);
+		long		calls = 0;
+
+		do
+		{
+			/* the activations are quantized at every product, as in a model */
+			tf_quantize_rows(x, n, in, ld, xq, xs, xz);
+			tf_int8_linear(xq, xs, xz, n, ld, wq, ws, wsum, out, y, out);
+			calls++;
+		} while (seconds(CLOCK_MONOTONIC) - t0 < 0.2);
+		rates[r] = 2.0 * n * in * out * calls / (seconds(CLOCK_MONOTONIC) - t0) * 1e-9;
+	}
+	result = median(rates, repeats);
+	free(x), free(w), free(y), free(wq), free(xq), free(ws), free(xs), free(wsum), free(xz);
+	free(rates);
+	return result;
+}
+
+int
+main(int argc, char **argv)
+{
+	int			repeats = argc > 1 ? atoi(argv[1]) : 5;
+	/* {rows, in, out}: bert-embed-en's attention (qkv), feed-forward in and
+	 * out; marian-en-de's output projection over 8,001 words */
+	static const int shapes[][3] = {
+		{1, 256, 768}, {1, 256, 1024}, {1, 1024, 256}, {1, 256, 8001},
+		{32, 256, 768}, {32, 256, 1024}, {32, 1024, 256}, {32, 256, 8001},
+	};
+	const char *path;
+	double		peak;
+
+	if (repeats < 1)
+	{
+		fprintf(stderr, "usage: int8_peak [REPEATS]\n");
+		return 1;
+	}
+	peak = peak_gops(repeats, &path);
+	printf("peak %s median_gops %.1f\n", path, peak);
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
+	{
+		double		gops = linear_gops(shapes[i][0], shapes[i][1], shapes[i][2], repeats);
+
+		printf("linear n %d in %d out %d median_gops %.1f percent_of_peak %.0f\n", shapes[i][0],
+			   shapes[i][1], shapes[i][2], gops, peak > 0 ? 100 * gops / peak : 0);
+	}
+	return 0;
+}

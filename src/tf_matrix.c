@@ -1,0 +1,308 @@
+/*
+ * tf_matrix.c: weight matrices by format (tf_matrix.h).
+ */
+#include "tf_matrix.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tf_blas.h"
+#include "tf_kernels.h"
+#include "tf_quant.h"
+#include "tf_simd.h"
+#include "tf_widen.h"
+
+/* Most weight rows one widened block of the rows kernel holds: its
+ * product with up to TF_ROWGEMM_MAX_ROWS rows fits the rest of the scratch. */
+#define ROWS_BLOCK 256
+#define PRODUCT_FLOATS (TF_ROWGEMM_MAX_ROWS * ROWS_BLOCK)
+
+const char *
+tf_format_name(TfFormat format)
+{
+	switch (format)
+	{
+		case TF_FORMAT_F32:
+			return "float32";
+		case TF_FORMAT_F16:
+			return "float16";
+		case TF_FORMAT_BF16:
+			return "bfloat16";
+		case TF_FORMAT_INT8:
+			return "int8";
+	}
+	return "unknown";
+}
+
+/* The format the parts keep under exact precision: their common 16-bit
+ * dtype, else float32. */
+static TfFormat
+exact_format(const TfTensorInfo *const *parts, int n_parts)
+{
+	for (int p = 1; p < n_parts; p++)
+		if (parts[p]->dtype != parts[0]->dtype)
+			return TF_FORMAT_F32;
+	return parts[0]->dtype == TF_DTYPE_F16 ? TF_FORMAT_F16 :
+		parts[0]->dtype == TF_DTYPE_BF16 ? TF_FORMAT_BF16 : TF_FORMAT_F32;
+}
+
+void
+tf_matrix_load(TfModelDir *dir, const TfTensorInfo *const *parts, int n_parts, TfMatrix *out)
+{
+	TfArena    *a = dir->arena;
+	int64_t		row = 0;
+
+	out->cols = (int32_t) parts[0]->shape[1];
+	out->rows = 0;
+	for (int p = 0; p < n_parts; p++)
+		out->rows += (int32_t) parts[p]->shape[0];
+	out->format = dir->precision == TF_PRECISION_INT8 ? TF_FORMAT_INT8 :
+		dir->precision == TF_PRECISION_FLOAT32 ? TF_FORMAT_F32 : exact_format(parts, n_parts);
+	out->ld = out->format == TF_FORMAT_INT8 ? tf_quant_stride(out->cols) : out->cols;
+	dir->formats |= 1u << out->format;
+	out->scales = out->sums = 0;
+	switch (out->format)
+	{
+		case TF_FORMAT_F32:
+			out->data = tf_arena_alloc(a, sizeof(float) * (size_t) out->rows * out->ld, 64);
+			break;
+		case TF_FORMAT_F16:
+		case TF_FORMAT_BF16:
+			out->data = tf_arena_alloc(a, sizeof(uint16_t) * (size_t) out->rows * out->ld, 64);
+			break;
+		case TF_FORMAT_INT8:
+			out->data = tf_arena_alloc(a, (size_t) out->rows * out->ld, 64);
+			out->scales = tf_arena_alloc(a, sizeof(float) * out->rows, 64);
+			out->sums = tf_arena_alloc(a, sizeof(int32_t) * out->rows, 64);
+			break;
+	}
+	for (int p = 0; p < n_parts; p++)
+	{
+		const TfTensorInfo *t = parts[p];
+		int			rows = (int) t->shape[0];
+		float	   *wide;
+
+		switch (out->format)
+		{
+			case TF_FORMAT_F32:
+				tf_weight_copy(&dir->weights, t, TF_ARENA_AT(a, out->data, float) + row * out->ld,
+							   &dir->n_params);
+				break;
+			case TF_FORMAT_F16:
+			case TF_FORMAT_BF16:
+				/* the file's little-endian 16-bit values, as they are */
+				memcpy(TF_ARENA_AT(a, out->data, uint16_t) + row * out->ld,
+					   dir->weights.data + t->begin, t->end - t->begin);
+				dir->n_params += tf_tensor_elements(t);
+				break;
+			case TF_FORMAT_INT8:
+				wide = tf_alloc_raw(sizeof(float) * (size_t) tf_tensor_elements(t));
+				tf_weight_copy(&dir->weights, t, wide, &dir->n_params);
+				tf_quantize_weights(wide, rows, out->cols, out->ld,
+									TF_ARENA_AT(a, out->data, int8_t) + row * out->ld,
+									TF_ARENA_AT(a, out->scales, float) + row,
+									TF_ARENA_AT(a, out->sums, int32_t) + row);
+				tf_free(wide);
+				break;
+		}
+		row += rows;
+	}
+}
+
+bool
+tf_matrix_load_named(TfModelDir *dir, const char *const *prefixes, const char *name,
+					 int64_t rows, int64_t cols, TfMatrix *out)
+{
+	int64_t		shape[2] = {rows, cols};
+	const TfTensorInfo *t = tf_weight_find(&dir->weights, prefixes, name, 2, shape, dir->err);
+
+	if (t == NULL)
+		return false;
+	tf_matrix_load(dir, &t, 1, out);
+	return true;
+}
+
+/* Rows r0 .. r0 + rows - 1 of a 16-bit matrix widened into dst[rows, cols]. */
+static void
+widen_rows(const void *image, const TfMatrix *m, int r0, int rows, float *dst)
+{
+	const uint16_t *src = TF_AT(image, m->data, const uint16_t) + (size_t) r0 * m->ld;
+
+	if (m->format == TF_FORMAT_F16)
+		tf_widen_f16(src, (size_t) rows * m->cols, dst);
+	else
+		tf_widen_bf16(src, (size_t) rows * m->cols, dst);
+}
+
+void
+tf_matrix_row(const void *image, const TfMatrix *m, int r, float *dst)
+{
+	switch (m->format)
+	{
+		case TF_FORMAT_F32:
+			memcpy(dst, TF_AT(image, m->data, const float) + (size_t) r * m->ld,
+				   sizeof(float) * m->cols);
+			break;
+		case TF_FORMAT_F16:
+		case TF_FORMAT_BF16:
+			widen_rows(image, m, r, 1, dst);
+			break;
+		case TF_FORMAT_INT8:
+			{
+				const int8_t *q = TF_AT(image, m->data, const int8_t) + (size_t) r * m->ld;
+				float		scale = TF_AT(image, m->scales, const float)[r];
+
+				for (int k = 0; k < m->cols; k++)
+					dst[k] = scale * q[k];
+			}
+			break;
+	}
+}
+
+void
+tf_matrix_input_init(TfMatrixInput *in, TfFormat format, const float *x, int n, int cols)
+{
+	memset(in, 0, sizeof(*in));
+	in->x = x;
+	in->n = n;
+	in->cols = cols;
+	if (format == TF_FORMAT_INT8)
+	{
+		in->ld = tf_quant_stride(cols);
+		in->xq = tf_alloc_raw((size_t) n * in->ld);
+		in->xs = tf_alloc_raw(sizeof(float) * n);
+		in->xz = tf_alloc_raw(sizeof(int32_t) * n);
+		tf_quantize_rows(x, n, cols, in->ld, in->xq, in->xs, in->xz);
+	}
+}
+
+void
+tf_matrix_input_free(TfMatrixInput *in)
+{
+	tf_free(in->xq);
+	tf_free(in->xs);
+	tf_free(in->xz);
+}
+
+/* The float32 product of x with weight rows w[rows, cols] (row-major,
+ * dense), added to y[n, ldy]; product: float[n * rows] of scratch when the
+ * rows kernel is used and ldy differs from rows. */
+static void
+float_product(const TfMatrixInput *in, const float *w, int rows, float *y, int ldy,
+			  float *product)
+{
+	bool		rowgemm = in->n <= TF_ROWGEMM_MAX_ROWS && tf_blas_threads() == 1 &&
+		tf_simd_available();
+
+	if (!rowgemm)
+		tf_sgemm(false, true, in->n, rows, in->cols, 1.0f, in->x, in->cols, w, in->cols,
+				 1.0f, y, ldy);
+	else if (ldy == rows)
+		tf_rowgemm(in->x, in->n, in->cols, w, rows, y);
+	else
+	{
+		memset(product, 0, sizeof(float) * (size_t) in->n * rows);
+		tf_rowgemm(in->x, in->n, in->cols, w, rows, product);
+		for (int i = 0; i < in->n; i++)
+			for (int j = 0; j < rows; j++)
+				y[(size_t) i * ldy + j] += product[(size_t) i * rows + j];
+	}
+}
+
+void
+tf_matrix_product(const void *image, const TfMatrix *m, const TfMatrixInput *in,
+				  int r0, int r1, float *y, int ldy, float *scratch)
+{
+	switch (m->format)
+	{
+		case TF_FORMAT_F32:
+			float_product(in, TF_AT(image, m->data, const float) + (size_t) r0 * m->ld,
+						  r1 - r0, y, ldy, scratch);
+			break;
+		case TF_FORMAT_F16:
+		case TF_FORMAT_BF16:
+			{
+				/* widened blocks of weight rows, then their product */
+				int			block = (TF_MATRIX_SCRATCH_FLOATS - PRODUCT_FLOATS) / (m->cols > 0 ? m->cols : 1);
+				float	   *product = scratch + (TF_MATRIX_SCRATCH_FLOATS - PRODUCT_FLOATS);
+
+				if (block > ROWS_BLOCK && in->n <= TF_ROWGEMM_MAX_ROWS)
+					block = ROWS_BLOCK;
+				if (block < 1)
+					block = 1;
+				for (int j = r0; j < r1; j += block)
+				{
+					int			rows = r1 - j < block ? r1 - j : block;
+
+					widen_rows(image, m, j, rows, scratch);
+					float_product(in, scratch, rows, y + (j - r0), ldy, product);
+				}
+			}
+			break;
+		case TF_FORMAT_INT8:
+			tf_int8_linear(in->xq, in->xs, in->xz, in->n, in->ld,
+						   TF_AT(image, m->data, const int8_t) + (size_t) r0 * m->ld,
+						   TF_AT(image, m->scales, const float) + r0,
+						   TF_AT(image, m->sums, const int32_t) + r0, r1 - r0, y, ldy);
+			break;
+	}
+}
+
+/*
+ * The scratch of single-threaded products: one block of
+ * TF_MATRIX_SCRATCH_FLOATS for the life of the process, taken from malloc
+ * at the first 16-bit product. Allocating it per call cost more than the
+ * product itself at batch 1 (half a megabyte is mapped and faulted in anew
+ * each time).
+ */
+static float *
+process_scratch(void)
+{
+	static float *scratch = NULL;
+
+	if (scratch == NULL)
+		scratch = malloc(sizeof(float) * TF_MATRIX_SCRATCH_FLOATS);
+	return scratch;
+}
+
+void
+tf_matrix_linear_rows(const void *image, const TfMatrix *m, int r0, int r1,
+					  const float *x, int n, const float *b, float *y)
+{
+	int			out = r1 - r0;
+	TfMatrixInput in;
+	float	   *scratch;
+	bool		own_scratch;
+
+	if (m->format == TF_FORMAT_F32)
+	{
+		/* the float32 kernels read the weights in place */
+		tf_linear(x, n, m->cols, TF_AT(image, m->data, const float) + (size_t) r0 * m->ld,
+				  b, out, y);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		if (b != NULL)
+			memcpy(y + (size_t) i * out, b, sizeof(float) * out);
+		else
+			memset(y + (size_t) i * out, 0, sizeof(float) * out);
+	}
+	tf_matrix_input_init(&in, m->format, x, n, m->cols);
+	scratch = m->format == TF_FORMAT_INT8 ? NULL : process_scratch();
+	/* where malloc failed, the host's allocator (which fails as it does) */
+	own_scratch = m->format != TF_FORMAT_INT8 && scratch == NULL;
+	if (own_scratch)
+		scratch = tf_alloc_raw(sizeof(float) * TF_MATRIX_SCRATCH_FLOATS);
+	tf_matrix_product(image, m, &in, r0, r1, y, out, scratch);
+	if (own_scratch)
+		tf_free(scratch);
+	tf_matrix_input_free(&in);
+}
+
+void
+tf_matrix_linear(const void *image, const TfMatrix *m, const float *x, int n,
+				 const float *b, float *y)
+{
+	tf_matrix_linear_rows(image, m, 0, m->rows, x, n, b, y);
+}

@@ -1,0 +1,299 @@
+/*
+ * tf_quant.c: int8 quantization and products (tf_quant.h).
+ *
+ * tf_int8_dot computes a block of int32 sums with a register tile of rows
+ * of xq by rows of wq (4 x 4 on VNNI, 4 x 2 with vpmaddwd): each load of a
+ * row of one serves every row of the other, and a tile's rows of wq stay in
+ * the L1 cache while every row of xq passes over them.
+ */
+#include "tf_quant.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "tf_cpu.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#define BLOCK 64				/* rows of x and of w per tf_int8_dot call in tf_int8_linear */
+
+int
+tf_quant_stride(int in)
+{
+	return (in + TF_QUANT_ALIGN - 1) / TF_QUANT_ALIGN * TF_QUANT_ALIGN;
+}
+
+/* Nearest integer to v (ties to even), clamped to [lo, hi]. */
+static inline int
+round_clamp(float v, int lo, int hi)
+{
+	long		r = lrintf(v);
+
+	return r < lo ? lo : r > hi ? hi : (int) r;
+}
+
+void
+tf_quantize_weights(const float *w, int rows, int in, int ld,
+					int8_t *wq, float *ws, int32_t *wsum)
+{
+	for (int r = 0; r < rows; r++)
+	{
+		const float *row = w + (size_t) r * in;
+		int8_t	   *q = wq + (size_t) r * ld;
+		float		amax = 0;
+		int32_t		sum = 0;
+
+		for (int k = 0; k < in; k++)
+			amax = fmaxf(amax, fabsf(row[k]));
+		for (int k = 0; k < in; k++)
+		{
+			q[k] = amax > 0 ? (int8_t) round_clamp(row[k] * (127.0f / amax), -127, 127) : 0;
+			sum += q[k];
+		}
+		memset(q + in, 0, ld - in);
+		ws[r] = amax / 127.0f;
+		wsum[r] = sum;
+	}
+}
+
+void
+tf_quantize_rows(const float *x, int n, int in, int ld,
+				 uint8_t *xq, float *xs, int32_t *xz)
+{
+	for (int i = 0; i < n; i++)
+	{
+		const float *row = x + (size_t) i * in;
+		uint8_t    *q = xq + (size_t) i * ld;
+		float		lo = 0,
+					hi = 0,
+					scale,
+					inv;
+		int			zero;
+
+		for (int k = 0; k < in; k++)
+		{
+			lo = fminf(lo, row[k]);
+			hi = fmaxf(hi, row[k]);
+		}
+		scale = (hi - lo) / 255.0f;
+		if (!(scale > 0) || !isfinite(scale))
+		{
+			/* all zero (or not finite): the row contributes nothing */
+			memset(q, 0, ld);
+			xs[i] = 0;
+			xz[i] = 0;
+			continue;
+		}
+		inv = 1.0f / scale;
+		zero = round_clamp(-lo * inv, 0, 255);
+		for (int k = 0; k < in; k++)
+			q[k] = (uint8_t) round_clamp(row[k] * inv + (float) zero, 0, 255);
+		memset(q + in, 0, ld - in);
+		xs[i] = scale;
+		xz[i] = zero;
+	}
+}
+
+void
+tf_int8_dot_naive(const uint8_t *xq, int n, int ld, const int8_t *wq, int cols,
+				  int32_t *acc, int ldacc)
+{
+	for (int i = 0; i < n; i++)
+		for (int c = 0; c < cols; c++)
+		{
+			int32_t		sum = 0;
+
+			for (int k = 0; k < ld; k++)
+				sum += (int32_t) xq[(size_t) i * ld + k] * wq[(size_t) c * ld + k];
+			acc[(size_t) i * ldacc + c] = sum;
+		}
+}
+
+/*
+ * The tiles of one path over a block: xq[n, ld] by wq[cols, ld] into
+ * acc[n, ldacc], with tile(x, w, ld, acc, ldacc, rows, cols) inlined for
+ * rows <= TR, cols <= TC (constants, so that its loops unroll).
+ */
+#define DOT_BLOCK(name, target, tile, TR, TC) \
+static target void \
+name(const uint8_t *xq, int n, int ld, const int8_t *wq, int cols, int32_t *acc, int ldacc) \
+{ \
+	int			c = 0; \
+ \
+	for (; c + TC <= cols; c += TC) \
+	{ \
+		int			i = 0; \
+ \
+		for (; i + TR <= n; i += TR) \
+			tile(xq + (size_t) i * ld, wq + (size_t) c * ld, ld, acc + (size_t) i * ldacc + c, ldacc, TR, TC); \
+		for (; i < n; i++) \
+			tile(xq + (size_t) i * ld, wq + (size_t) c * ld, ld, acc + (size_t) i * ldacc + c, ldacc, 1, TC); \
+	} \
+	for (; c < cols; c++) \
+	{ \
+		int			i = 0; \
+ \
+		for (; i + TR <= n; i += TR) \
+			tile(xq + (size_t) i * ld, wq + (size_t) c * ld, ld, acc + (size_t) i * ldacc + c, ldacc, TR, 1); \
+		for (; i < n; i++) \
+			tile(xq + (size_t) i * ld, wq + (size_t) c * ld, ld, acc + (size_t) i * ldacc + c, ldacc, 1, 1); \
+	} \
+}
+
+#if defined(__x86_64__)
+
+#define AVX2 __attribute__((target("avx2")))
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vnni")))
+
+/* Sum of the eight int32 lanes of v. */
+static inline AVX2 int32_t
+lane_sum_epi32(__m256i v)
+{
+	__m128i		s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+	return _mm_cvtsi128_si32(s);
+}
+
+/* acc[r, c] = xq[r, :] . wq[c, :] by vpmaddwd on operands widened to
+ * int16, 16 bytes of k per step (rows <= 4, cols <= 2). */
+static inline AVX2 __attribute__((always_inline)) void
+tile_avx2(const uint8_t *x, const int8_t *w, int ld, int32_t *acc, int ldacc, int rows, int cols)
+{
+	__m256i		a[4][2];		/* a[r][c]: 8 partial int32 sums */
+
+#pragma GCC unroll 4
+	for (int r = 0; r < rows; r++)
+#pragma GCC unroll 2
+		for (int c = 0; c < cols; c++)
+			a[r][c] = _mm256_setzero_si256();
+	for (int k = 0; k < ld; k += 16)
+	{
+		__m256i		xv[4];
+
+#pragma GCC unroll 4
+		for (int r = 0; r < rows; r++)
+			xv[r] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (x + (size_t) r * ld + k)));
+#pragma GCC unroll 2
+		for (int c = 0; c < cols; c++)
+		{
+			__m256i		wv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (w + (size_t) c * ld + k)));
+
+#pragma GCC unroll 4
+			for (int r = 0; r < rows; r++)
+				a[r][c] = _mm256_add_epi32(a[r][c], _mm256_madd_epi16(xv[r], wv));
+		}
+	}
+#pragma GCC unroll 4
+	for (int r = 0; r < rows; r++)
+#pragma GCC unroll 2
+		for (int c = 0; c < cols; c++)
+			acc[(size_t) r * ldacc + c] = lane_sum_epi32(a[r][c]);
+}
+
+/* The lane sums of v[0..3], in that order: the four reductions done
+ * together (nine instructions, against eight each apart). */
+static inline VNNI __m128i
+sum4_epi32(const __m512i *v)
+{
+	__m512i		s01 = _mm512_add_epi32(_mm512_unpacklo_epi32(v[0], v[1]),
+									   _mm512_unpackhi_epi32(v[0], v[1]));
+	__m512i		s23 = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2], v[3]),
+									   _mm512_unpackhi_epi32(v[2], v[3]));
+	/* each 128-bit lane now holds partial sums of v0, v1, v2, v3 */
+	__m512i		s = _mm512_add_epi32(_mm512_unpacklo_epi64(s01, s23), _mm512_unpackhi_epi64(s01, s23));
+	__m256i		h = _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
+
+	return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+/* acc[r, c] = xq[r, :] . wq[c, :] by vpdpbusd, 64 bytes of k per step
+ * (rows <= 4, cols <= 4). */
+static inline VNNI __attribute__((always_inline)) void
+tile_vnni(const uint8_t *x, const int8_t *w, int ld, int32_t *acc, int ldacc, int rows, int cols)
+{
+	__m512i		a[4][4];		/* a[r][c]: 16 partial int32 sums */
+
+#pragma GCC unroll 4
+	for (int r = 0; r < rows; r++)
+#pragma GCC unroll 4
+		for (int c = 0; c < cols; c++)
+			a[r][c] = _mm512_setzero_si512();
+	for (int k = 0; k < ld; k += 64)
+	{
+		__m512i		xv[4];
+
+#pragma GCC unroll 4
+		for (int r = 0; r < rows; r++)
+			xv[r] = _mm512_loadu_si512(x + (size_t) r * ld + k);
+#pragma GCC unroll 4
+		for (int c = 0; c < cols; c++)
+		{
+			__m512i		wv = _mm512_loadu_si512(w + (size_t) c * ld + k);
+
+#pragma GCC unroll 4
+			for (int r = 0; r < rows; r++)
+				a[r][c] = _mm512_dpbusd_epi32(a[r][c], xv[r], wv);
+		}
+	}
+#pragma GCC unroll 4
+	for (int r = 0; r < rows; r++)
+	{
+		if (cols == 4)
+			_mm_storeu_si128((__m128i *) (acc + (size_t) r * ldacc), sum4_epi32(a[r]));
+		else
+#pragma GCC unroll 4
+			for (int c = 0; c < cols; c++)
+				acc[(size_t) r * ldacc + c] = _mm512_reduce_add_epi32(a[r][c]);
+	}
+}
+
+DOT_BLOCK(dot_avx2, AVX2, tile_avx2, 4, 2)
+DOT_BLOCK(dot_vnni, VNNI, tile_vnni, 4, 4)
+
+#endif
+
+void
+tf_int8_dot(const uint8_t *xq, int n, int ld, const int8_t *wq, int cols,
+			int32_t *acc, int ldacc)
+{
+#if defined(__x86_64__)
+	if (tf_cpu_has_vnni())
+		dot_vnni(xq, n, ld, wq, cols, acc, ldacc);
+	else if (tf_cpu_level() >= TF_ISA_AVX2)
+		dot_avx2(xq, n, ld, wq, cols, acc, ldacc);
+	else
+#endif
+		tf_int8_dot_naive(xq, n, ld, wq, cols, acc, ldacc);
+}
+
+void
+tf_int8_linear(const uint8_t *xq, const float *xs, const int32_t *xz, int n, int ld,
+			   const int8_t *wq, const float *ws, const int32_t *wsum, int cols,
+			   float *y, int ldy)
+{
+	int32_t		acc[BLOCK * BLOCK];	/* acc[rows, block cols] */
+
+	for (int c0 = 0; c0 < cols; c0 += BLOCK)
+	{
+		int			bc = cols - c0 < BLOCK ? cols - c0 : BLOCK;
+
+		for (int i0 = 0; i0 < n; i0 += BLOCK)
+		{
+			int			br = n - i0 < BLOCK ? n - i0 : BLOCK;
+
+			tf_int8_dot(xq + (size_t) i0 * ld, br, ld, wq + (size_t) c0 * ld, bc, acc, BLOCK);
+			for (int i = 0; i < br; i++)
+			{
+				float	   *yrow = y + (size_t) (i0 + i) * ldy + c0;
+
+				for (int c = 0; c < bc; c++)
+					yrow[c] += xs[i0 + i] * ws[c0 + c] *
+						(float) (acc[i * BLOCK + c] - xz[i0 + i] * wsum[c0 + c]);
+			}
+		}
+	}
+}

@@ -1,0 +1,335 @@
+/*
+ * test_quant.c: the weight formats' kernels on every instruction-set path
+ * (tf_cpu_set_cap: scalar, avx2, avx512 with VNNI where the CPU has it).
+ *
+ *  - F16 and BF16 widening: all 65,536 bit patterns against the scalar
+ *    converters, bit for bit (NaN as NaN).
+ *  - F16 and BF16 products (tf_matrix_linear): the float32 product of the
+ *    widened weights, bit for bit up to the rows kernel's limit (64 rows),
+ *    and beyond it, where OpenBLAS takes blocks of widened rows and its
+ *    order of summation may differ with the block's width, within 1e-6 of
+ *    sum |x| |w| (float rounding over 256 terms is ~1e-7 of it); whole and
+ *    over sub-ranges of rows.
+ *  - int8 sums (tf_int8_dot): exactly the naive int32 sums, over odd
+ *    shapes (rows and columns not multiples of the tiles, several depths)
+ *    and the edge values 0, 255 x -128 and 127 (the largest sums).
+ *  - Quantization: every value within half a step of its quantized value,
+ *    0 exact, zero rows with scale 0; the int8 linear layer against the
+ *    float formula of the scheme in double (relative 1e-5), and against the
+ *    float32 product within the scheme's own error bound.
+ */
+#include <stdlib.h>
+
+#include "tap.h"
+#include "tf_blas.h"
+#include "tf_cpu.h"
+#include "tf_kernels.h"
+#include "tf_matrix.h"
+#include "tf_quant.h"
+#include "tf_simd.h"
+#include "tf_widen.h"
+
+static unsigned rng = 12345;
+
+/* Deterministic pseudo-random 31-bit value. */
+static unsigned
+next_random(void)
+{
+	rng = rng * 1103515245u + 12345u;
+	return (rng >> 1) & 0x7fffffff;
+}
+
+/* float in [-scale, scale). */
+static float
+random_float(float scale)
+{
+	return ((float) (next_random() % 65536) / 32768.0f - 1.0f) * scale;
+}
+
+/* Same bits, or both NaN. */
+static bool
+same_float(float a, float b)
+{
+	return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof(float)) == 0;
+}
+
+/* Every 16-bit pattern widened by the current path = the scalar converter. */
+static void
+check_widen(const char *path)
+{
+	uint16_t   *h = malloc(sizeof(uint16_t) * 65536 + 2);
+	float	   *f = malloc(sizeof(float) * 65536 + 4);
+	int			bad16 = 0,
+				bad_b = 0;
+
+	/* an odd start: the kernels must not need alignment */
+	for (int i = 0; i < 65536; i++)
+		h[i + 1] = (uint16_t) i;
+	tf_widen_f16(h + 1, 65536, f + 1);
+	for (int i = 0; i < 65536; i++)
+		bad16 += !same_float(f[i + 1], tf_f16_to_f32((uint16_t) i));
+	tf_widen_bf16(h + 1, 65536, f + 1);
+	for (int i = 0; i < 65536; i++)
+		bad_b += !same_float(f[i + 1], tf_bf16_to_f32((uint16_t) i));
+	ok(bad16 == 0, "%s: F16 widening of all 65,536 values exact (%d differ)", path, bad16);
+	ok(bad_b == 0, "%s: BF16 widening of all 65,536 values exact (%d differ)", path, bad_b);
+	ok(tf_f16_to_f32(0x3C00) == 1.0f && tf_f16_to_f32(0xC000) == -2.0f &&
+	   tf_f16_to_f32(0x0001) == ldexpf(1, -24) && isinf(tf_f16_to_f32(0x7C00)) &&
+	   tf_bf16_to_f32(0x3F80) == 1.0f, "known F16 and BF16 values");
+	free(h);
+	free(f);
+}
+
+/* Outputs y[n, out] that differ from ref: any bit when `exact`, else by
+ * more than 1e-6 of the largest sum |x| |w| (inputs below 1 and 1.0 in
+ * magnitude: at most `depth`). */
+static int
+count_differing(const float *y, const float *ref, int n, int out, bool exact, int depth)
+{
+	int			diff = 0;
+
+	for (size_t i = 0; i < (size_t) n * out; i++)
+		diff += exact ? !same_float(y[i], ref[i]) : fabsf(y[i] - ref[i]) > 1e-6f * depth;
+	return diff;
+}
+
+/*
+ * A 16-bit matrix [rows, cols] of random weights in an image, its float32
+ * twin wide[rows, cols]: tf_matrix_linear over it must equal tf_linear over
+ * the twin bit for bit, whole and over rows r0 .. r1.
+ */
+static void
+check_half_linear(const char *path, TfFormat format, int n, int rows, int cols)
+{
+	size_t		elems = (size_t) rows * cols;
+	char	   *image = malloc(64 + 2 * elems);
+	uint16_t   *half = (uint16_t *) (image + 64);
+	float	   *wide = malloc(sizeof(float) * elems);
+	float	   *x = malloc(sizeof(float) * (size_t) n * cols);
+	float	   *b = malloc(sizeof(float) * rows);
+	float	   *y = malloc(sizeof(float) * (size_t) n * rows);
+	float	   *ref = malloc(sizeof(float) * (size_t) n * rows);
+	TfMatrix	m = {format, rows, cols, cols, 64, 0, 0};
+	int			r0 = rows / 3,
+				r1 = rows - rows / 5;
+	int			diff = 0;
+	bool		rows_kernel = n <= TF_ROWGEMM_MAX_ROWS && tf_cpu_level() >= TF_ISA_AVX2;
+
+	for (size_t i = 0; i < elems; i++)
+	{
+		/* values of magnitude about 2^-7 .. 2^0, either sign */
+		half[i] = (uint16_t) (format == TF_FORMAT_F16 ? 0x2000 + next_random() % 0x1C00
+							  : 0x3C00 + next_random() % 0x0380) | (next_random() & 0x8000);
+		wide[i] = format == TF_FORMAT_F16 ? tf_f16_to_f32(half[i]) : tf_bf16_to_f32(half[i]);
+	}
+	for (size_t i = 0; i < (size_t) n * cols; i++)
+		x[i] = random_float(1);
+	for (int i = 0; i < rows; i++)
+		b[i] = random_float(1);
+	tf_matrix_linear(image, &m, x, n, b, y);
+	tf_linear(x, n, cols, wide, b, rows, ref);
+	diff += count_differing(y, ref, n, rows, rows_kernel, cols);
+	/* rows r0 .. r1 - 1, no bias */
+	tf_matrix_linear_rows(image, &m, r0, r1, x, n, NULL, y);
+	tf_linear(x, n, cols, wide + (size_t) r0 * cols, NULL, r1 - r0, ref);
+	diff += count_differing(y, ref, n, r1 - r0, rows_kernel, cols);
+	ok(diff == 0, "%s: %s linear %d x %d by %d x %d equals float32%s (%d differ)", path,
+	   tf_format_name(format), n, cols, rows, cols, rows_kernel ? " bit for bit" : " within 1e-6",
+	   diff);
+	free(image), free(wide), free(x), free(b), free(y), free(ref);
+}
+
+/* tf_int8_dot = naive sums; fill: 0 random, 1 extreme (255 x -128), 2 zero x,
+ * 3 127 everywhere. */
+static void
+check_dot(const char *path, int n, int cols, int in, int fill)
+{
+	int			ld = tf_quant_stride(in);
+	uint8_t    *xq = malloc((size_t) n * ld);
+	int8_t	   *wq = malloc((size_t) cols * ld);
+	int32_t    *acc = malloc(sizeof(int32_t) * (size_t) n * (cols + 3));
+	int32_t    *ref = malloc(sizeof(int32_t) * (size_t) n * (cols + 3));
+	int			diff = 0;
+
+	for (size_t i = 0; i < (size_t) n * ld; i++)
+		xq[i] = fill == 1 ? 255 : fill == 2 ? 0 : fill == 3 ? 127 : (uint8_t) next_random();
+	for (size_t i = 0; i < (size_t) cols * ld; i++)
+		wq[i] = fill == 1 ? -128 : fill == 3 ? 127 : (int8_t) next_random();
+	/* padding of weights is zero, as tf_quantize_weights leaves it */
+	for (int c = 0; c < cols; c++)
+		memset(wq + (size_t) c * ld + in, 0, ld - in);
+	tf_int8_dot(xq, n, ld, wq, cols, acc, cols + 3);
+	tf_int8_dot_naive(xq, n, ld, wq, cols, ref, cols + 3);
+	for (int i = 0; i < n; i++)
+		for (int c = 0; c < cols; c++)
+			diff += acc[(size_t) i * (cols + 3) + c] != ref[(size_t) i * (cols + 3) + c];
+	if (fill == 1 && diff == 0)
+		diff += ref[0] != -255 * 128 * in;
+	ok(diff == 0, "%s: int8 sums %d x %d by %d x %d (fill %d) exact (%d differ)", path, n, in,
+	   cols, in, fill, diff);
+	free(xq), free(wq), free(acc), free(ref);
+}
+
+/* Quantization within half a step, 0 exact, zero rows. */
+static void
+check_quantize(void)
+{
+	int			n = 5,
+				in = 77,
+				ld = tf_quant_stride(in);
+	float	   *x = malloc(sizeof(float) * n * in);
+	uint8_t    *xq = malloc((size_t) n * ld);
+	int8_t	   *wq = malloc((size_t) n * ld);
+	float		xs[5],
+				ws[5];
+	int32_t		xz[5],
+				wsum[5];
+	int			bad_x = 0,
+				bad_w = 0,
+				bad_pad = 0;
+
+	for (int i = 0; i < n * in; i++)
+		x[i] = random_float(3) + (i / in == 1 ? 3 : 0);	/* row 1: all positive */
+	for (int k = 0; k < in; k++)
+		x[2 * in + k] = 0;		/* row 2: zero */
+	x[3 * in + 5] = 0;
+	tf_quantize_rows(x, n, in, ld, xq, xs, xz);
+	tf_quantize_weights(x, n, in, ld, wq, ws, wsum);
+	for (int i = 0; i < n; i++)
+	{
+		int32_t		sum = 0;
+
+		for (int k = 0; k < in; k++)
+		{
+			float		v = x[i * in + k];
+
+			bad_x += fabsf(v - xs[i] * (xq[i * ld + k] - xz[i])) > xs[i] * 0.5001f;
+			bad_w += fabsf(v - ws[i] * wq[i * ld + k]) > ws[i] * 0.5001f || wq[i * ld + k] < -127;
+			sum += wq[i * ld + k];
+		}
+		bad_w += sum != wsum[i];
+		for (int k = in; k < ld; k++)
+			bad_pad += xq[i * ld + k] != 0 || wq[i * ld + k] != 0;
+	}
+	ok(bad_x == 0, "activations within half a step of their quantized values");
+	ok(bad_w == 0, "weights within half a step, in [-127, 127], sums right");
+	ok(bad_pad == 0, "padding zeroed");
+	ok(xs[2] == 0 && ws[2] == 0 && xz[2] == 0, "a zero row has scale 0");
+	ok(xq[3 * ld + 5] == xz[3], "0 is exact: its quantized value is the zero point");
+	ok(xz[1] == 0, "an all-positive row has zero point 0");
+	free(x), free(xq), free(wq);
+}
+
+/*
+ * An int8 matrix quantized from random float weights w[rows, cols]: the
+ * linear layer against (a) the scheme's formula in double from the same
+ * quantized values, relative 1e-5, and (b) the float32 product within the
+ * scheme's error bound: per term |x| ws/2 + |w| xs/2 + xs ws/4.
+ */
+static void
+check_int8_linear(const char *path, int n, int rows, int cols)
+{
+	int			ld = tf_quant_stride(cols);
+	char	   *image = malloc(64 + (size_t) rows * ld + 8 * (size_t) rows + 128);
+	TfMatrix	m = {TF_FORMAT_INT8, rows, cols, ld, 64, 0, 0};
+	float	   *w = malloc(sizeof(float) * (size_t) rows * cols);
+	float	   *x = malloc(sizeof(float) * (size_t) n * cols);
+	float	   *b = malloc(sizeof(float) * rows);
+	float	   *y = malloc(sizeof(float) * (size_t) n * rows);
+	float	   *exact = malloc(sizeof(float) * (size_t) n * rows);
+	uint8_t    *xq = malloc((size_t) n * ld);
+	float	   *xs = malloc(sizeof(float) * n);
+	int32_t    *xz = malloc(sizeof(int32_t) * n);
+	int			bad_formula = 0,
+				bad_bound = 0;
+
+	m.scales = 64 + (size_t) rows * ld;
+	m.sums = m.scales + sizeof(float) * rows;
+	for (size_t i = 0; i < (size_t) rows * cols; i++)
+		w[i] = random_float(0.2f);
+	for (size_t i = 0; i < (size_t) n * cols; i++)
+		x[i] = random_float(2) + (i % 17 == 0 ? 6 : 0);	/* some outliers */
+	for (int r = 0; r < rows; r++)
+		b[r] = random_float(1);
+	for (int k = 0; k < cols; k++)
+		x[k] = 0;				/* row 0: zero */
+	tf_quantize_weights(w, rows, cols, ld, TF_AT(image, m.data, int8_t),
+						TF_AT(image, m.scales, float), TF_AT(image, m.sums, int32_t));
+	tf_quantize_rows(x, n, cols, ld, xq, xs, xz);
+	tf_matrix_linear(image, &m, x, n, b, y);
+	tf_linear(x, n, cols, w, b, rows, exact);
+	for (int i = 0; i < n; i++)
+		for (int r = 0; r < rows; r++)
+		{
+			const int8_t *wq = TF_AT(image, m.data, int8_t) + (size_t) r * ld;
+			float		ws = TF_AT(image, m.scales, float)[r];
+			double		formula = 0,
+						bound = 1e-5;
+			double		got = y[(size_t) i * rows + r];
+
+			for (int k = 0; k < cols; k++)
+			{
+				formula += (double) xs[i] * ws * ((int) xq[(size_t) i * ld + k] - xz[i]) * wq[k];
+				bound += fabs(x[(size_t) i * cols + k]) * ws / 2 +
+					fabs(w[(size_t) r * cols + k]) * xs[i] / 2 + xs[i] * ws / 4;
+			}
+			formula += b[r];
+			bad_formula += fabs(got - formula) > 1e-5 * (1 + fabs(formula));
+			bad_bound += fabs(got - exact[(size_t) i * rows + r]) > bound;
+			if (i == 0)
+				bad_formula += got != b[r];
+		}
+	ok(bad_formula == 0, "%s: int8 linear %d x %d by %d x %d = the scheme's formula (%d differ)",
+	   path, n, cols, rows, cols, bad_formula);
+	ok(bad_bound == 0, "%s: int8 linear %d x %d by %d x %d within the quantization bound of float32 (%d out)",
+	   path, n, cols, rows, cols, bad_bound);
+	free(image), free(w), free(x), free(b), free(y), free(exact), free(xq), free(xs), free(xz);
+}
+
+int
+main(void)
+{
+	TfError		err;
+	static const int dot_n[] = {1, 2, 3, 4, 5, 7, 9, 64};
+	static const int dot_cols[] = {1, 2, 3, 4, 5, 6, 9, 17};
+	static const int dot_in[] = {1, 63, 64, 65, 200, 1024};
+
+	if (!tf_blas_init(&err))
+	{
+		printf("1..0 # skip %s\n", err.message);
+		return 0;
+	}
+	tf_blas_set_threads(1);
+	check_quantize();
+	for (int level = TF_ISA_SCALAR; level <= (int) tf_cpu_hardware_level(); level++)
+	{
+		char		path[32];
+
+		tf_cpu_set_cap((TfIsa) level);
+		snprintf(path, sizeof(path), "%s%s", tf_cpu_name((TfIsa) level),
+				 tf_cpu_has_vnni() ? " (VNNI)" : "");
+		check_widen(path);
+		for (int f = TF_FORMAT_F16; f <= TF_FORMAT_BF16; f++)
+		{
+			check_half_linear(path, (TfFormat) f, 1, 37, 45);
+			check_half_linear(path, (TfFormat) f, 3, 300, 64);
+			check_half_linear(path, (TfFormat) f, 64, 130, 100);
+			check_half_linear(path, (TfFormat) f, 65, 600, 33);
+			check_half_linear(path, (TfFormat) f, 200, 1500, 256);
+		}
+		for (size_t a = 0; a < sizeof(dot_n) / sizeof(int); a++)
+			for (size_t c = 0; c < sizeof(dot_cols) / sizeof(int); c++)
+				check_dot(path, dot_n[a], dot_cols[c], dot_in[(a + c) % 6], 0);
+		for (int fill = 1; fill <= 3; fill++)
+		{
+			check_dot(path, 5, 7, 4096, fill);
+			check_dot(path, 4, 4, 63, fill);
+		}
+		check_int8_linear(path, 1, 1, 1);
+		check_int8_linear(path, 3, 70, 45);
+		check_int8_linear(path, 67, 130, 256);
+		check_int8_linear(path, 130, 67, 1030);
+	}
+	tf_cpu_reset_cap();
+	return done_testing();
+}
