@@ -1,6 +1,6 @@
 /*
- * tf_simd.h: the kernels written for x86-64 AVX2/FMA, behind one CPU check
- * (tf_cpu.h: the level, which TRANSFORMER_ISA can cap).
+ * tf_simd.h: the kernels written for x86-64 AVX2/FMA and AVX-512, behind
+ * one CPU check (tf_cpu.h: the level, which TRANSFORMER_ISA can cap).
  *
  * tf_rowgemm: products of a few rows with row-major weights, read in place.
  * A linear layer multiplies activations x[n, in] by the transpose of a
@@ -36,10 +36,13 @@
 bool		tf_simd_available(void);
 
 /*
- * y[n, out] += x[n, in] @ w[out, in]^T, all row-major and dense (row
- * strides in, in and out). Only when tf_simd_available().
+ * y[n, out] += x[n, in] @ w[out, in]^T, all row-major (row strides in,
+ * in and ldy >= out: y may be a column slice of a wider matrix). AVX-512
+ * where tf_cpu_level() allows it, else AVX2. Only when
+ * tf_simd_available().
  */
-void		tf_rowgemm(const float *x, int n, int in, const float *w, int out, float *y);
+void		tf_rowgemm(const float *x, int n, int in, const float *w, int out,
+					   float *y, int ldy);
 
 /*
  * lanes[j] += exp(x[i] - max) for every i < the returned count with
