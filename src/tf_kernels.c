@@ -82,7 +82,7 @@ void
 tf_linear(const float *x, int n, int in, const float *w, const float *b, int out, float *y)
 {
 	LinearJob	job = {x, n, in, w, b, out, y,
-	n <= TF_ROWGEMM_MAX_ROWS && tf_simd_available()};
+	tf_rowgemm_suits(n)};
 
 	tf_parallel_for(out, LINEAR_ALIGN, linear_range, &job);
 }

@@ -83,6 +83,14 @@ lane_sum_avx2(__m256 v)
 #undef RG_TILE_ROWS
 #undef RG_TILE_COLS
 
+bool
+tf_rowgemm_suits(int rows)
+{
+	TfIsa		level = tf_cpu_level();
+
+	return level >= TF_ISA_AVX512 || (level == TF_ISA_AVX2 && rows <= TF_ROWGEMM_MAX_ROWS);
+}
+
 void
 tf_rowgemm(const float *x, int n, int in, const float *w, int out, float *y, int ldy)
 {
@@ -116,6 +124,12 @@ tf_exp_lanes(const float *x, int n, float max, float lanes[8])
 
 bool
 tf_simd_available(void)
+{
+	return false;
+}
+
+bool
+tf_rowgemm_suits(int rows)
 {
 	return false;
 }

@@ -22,10 +22,12 @@
 #include <stdbool.h>
 
 /*
- * Most rows tf_linear hands to tf_rowgemm rather than to OpenBLAS: below
- * this the rows kernel is faster on every layer shape measured
+ * Most rows tf_linear hands to the AVX2 rows kernel rather than to
+ * OpenBLAS: below this it is faster on every layer shape measured
  * (bench/rowgemm.c), at 64 rows about as fast, beyond it OpenBLAS gains up
- * to 15%. Batched decoding takes this many hypotheses at a time.
+ * to 15%. The AVX-512 kernel is faster than OpenBLAS at every row count
+ * measured (1.2 to 1.7x at 32 to 512 rows): it takes any number. Batched
+ * decoding takes this many hypotheses at a time.
  */
 #define TF_ROWGEMM_MAX_ROWS 64
 
@@ -34,6 +36,10 @@
  * elsewhere callers use tf_sgemm and scalar code.
  */
 bool		tf_simd_available(void);
+
+/* Whether tf_linear should give a product of `rows` rows to tf_rowgemm
+ * (else OpenBLAS), at the current level. */
+bool		tf_rowgemm_suits(int rows);
 
 /*
  * y[n, out] += x[n, in] @ w[out, in]^T, all row-major (row strides in,

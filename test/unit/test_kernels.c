@@ -103,7 +103,7 @@ check_threaded(int n, int in, int out, int threads)
 	float	   *g = random_floats(out, 11);
 	float	   *one = malloc(sizeof(float) * n * out);
 	float	   *many = malloc(sizeof(float) * n * out);
-	bool		rows = n <= TF_ROWGEMM_MAX_ROWS && tf_simd_available();
+	bool		rows = tf_rowgemm_suits(n);
 	double		diff;
 
 	tf_parallel_set_threads(1);
@@ -183,19 +183,26 @@ main(void)
 		check_rowgemm(11, 1536, 384);
 	}
 	tf_cpu_reset_cap();
-	/* 64 rows or fewer may go to the rows kernel, 65 and more to OpenBLAS */
-	check_linear(1, 384, 1152);
-	check_linear(64, 96, 130);
-	check_linear(65, 96, 130);
-	check_linear(200, 384, 1536);
-	/* columns not a multiple of the ranges' alignment (16), fewer columns
-	 * than threads could share, both sides of the hand-over */
-	check_threaded(1, 384, 1152, 2);
-	check_threaded(3, 33, 17, 3);
-	check_threaded(10, 384, 40, 5);
-	check_threaded(64, 96, 130, 2);
-	check_threaded(65, 96, 130, 2);
-	check_threaded(200, 384, 1536, 3);
+	/* tf_linear at each level: OpenBLAS alone (scalar), the AVX2 rows
+	 * kernel to 64 rows and OpenBLAS beyond, the AVX-512 one throughout */
+	for (int level = TF_ISA_SCALAR; level <= (int) tf_cpu_hardware_level(); level++)
+	{
+		tf_cpu_set_cap((TfIsa) level);
+		diag("tf_linear at level %s", tf_cpu_name((TfIsa) level));
+		check_linear(1, 384, 1152);
+		check_linear(64, 96, 130);
+		check_linear(65, 96, 130);
+		check_linear(200, 384, 1536);
+		/* columns not a multiple of the ranges' alignment (16), fewer
+		 * columns than threads could share, both sides of the hand-over */
+		check_threaded(1, 384, 1152, 2);
+		check_threaded(3, 33, 17, 3);
+		check_threaded(10, 384, 40, 5);
+		check_threaded(64, 96, 130, 2);
+		check_threaded(65, 96, 130, 2);
+		check_threaded(200, 384, 1536, 3);
+	}
+	tf_cpu_reset_cap();
 	check_log_softmax(1);
 	check_log_softmax(13);
 	check_log_softmax(54688);
