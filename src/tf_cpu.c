@@ -26,8 +26,14 @@ has_f16c(void)
 }
 #endif
 
-TfIsa
-tf_cpu_hardware_level(void)
+/* The hardware level, found on first use: CPUID is slow (a trap to the
+ * hypervisor in a virtual machine) and kernels ask for the level on every
+ * call. */
+static int	hardware_level = -1;
+
+/* What CPUID says the hardware supports. */
+static TfIsa
+probe_hardware_level(void)
 {
 #if defined(__x86_64__)
 	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -39,6 +45,14 @@ tf_cpu_hardware_level(void)
 		return TF_ISA_AVX2;
 #endif
 	return TF_ISA_SCALAR;
+}
+
+TfIsa
+tf_cpu_hardware_level(void)
+{
+	if (hardware_level < 0)
+		hardware_level = (int) probe_hardware_level();
+	return (TfIsa) hardware_level;
 }
 
 TfIsa

@@ -158,7 +158,7 @@ activate_range(void *ctx, int begin, int end, int worker)
 	switch (job->act)
 	{
 		case TF_ACT_GELU:
-			for (int i = begin; i < end; i++)
+			for (int i = begin + tf_gelu_lanes(x + begin, end - begin); i < end; i++)
 				x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float) M_SQRT1_2));
 			break;
 		case TF_ACT_GELU_TANH:

@@ -7,6 +7,7 @@
 
 #include "tf_cpu.h"
 
+#include <math.h>
 #include <stddef.h>
 
 #if defined(__x86_64__)
@@ -16,8 +17,11 @@
 #define AVX2 __attribute__((target("avx2,fma")))
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 
-/* glibc's libmvec: expf of 8 floats at once (AVX2), by its vector-ABI name */
+/* glibc's libmvec, by vector-ABI names: expf of 8 floats at once (AVX2),
+ * erff of 8 (AVX2) and 16 (AVX-512) */
 extern __attribute__((target("avx2"))) __m256 _ZGVdN8v_expf(__m256 x);
+extern __attribute__((target("avx2"))) __m256 _ZGVdN8v_erff(__m256 x);
+extern __attribute__((target("avx512f"))) __m512 _ZGVeN16v_erff(__m512 x);
 
 bool
 tf_simd_available(void)
@@ -120,6 +124,52 @@ tf_exp_lanes(const float *x, int n, float max, float lanes[8])
 	return tf_simd_available() ? exp_lanes_avx2(x, n, max, lanes) : 0;
 }
 
+/* The exact GELU, 0.5 x (1 + erf(x / sqrt 2)), 8 floats at a time. */
+static AVX2 int
+gelu_avx2(float *x, int n)
+{
+	__m256		half = _mm256_set1_ps(0.5f),
+				one = _mm256_set1_ps(1.0f),
+				rsqrt2 = _mm256_set1_ps((float) M_SQRT1_2);
+	int			i;
+
+	for (i = 0; i + 8 <= n; i += 8)
+	{
+		__m256		v = _mm256_loadu_ps(x + i);
+		__m256		e = _ZGVdN8v_erff(_mm256_mul_ps(v, rsqrt2));
+
+		_mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, e)));
+	}
+	return i;
+}
+
+/* The same, 16 floats at a time. */
+static AVX512 int
+gelu_avx512(float *x, int n)
+{
+	__m512		half = _mm512_set1_ps(0.5f),
+				one = _mm512_set1_ps(1.0f),
+				rsqrt2 = _mm512_set1_ps((float) M_SQRT1_2);
+	int			i;
+
+	for (i = 0; i + 16 <= n; i += 16)
+	{
+		__m512		v = _mm512_loadu_ps(x + i);
+		__m512		e = _ZGVeN16v_erff(_mm512_mul_ps(v, rsqrt2));
+
+		_mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_mul_ps(half, v), _mm512_add_ps(one, e)));
+	}
+	return i;
+}
+
+int
+tf_gelu_lanes(float *x, int n)
+{
+	TfIsa		level = tf_cpu_level();
+
+	return level >= TF_ISA_AVX512 ? gelu_avx512(x, n) : level == TF_ISA_AVX2 ? gelu_avx2(x, n) : 0;
+}
+
 #else							/* not x86-64: callers use tf_sgemm and scalar code */
 
 bool
@@ -136,6 +186,12 @@ tf_rowgemm_suits(int rows)
 
 int
 tf_exp_lanes(const float *x, int n, float max, float lanes[8])
+{
+	return 0;
+}
+
+int
+tf_gelu_lanes(float *x, int n)
 {
 	return 0;
 }

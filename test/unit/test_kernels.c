@@ -128,6 +128,29 @@ check_threaded(int n, int in, int out, int threads)
 	free(x), free(w), free(b), free(g), free(one), free(many);
 }
 
+/* tf_activate's exact GELU of n values in [-8, 8) at the current level,
+ * against double precision. */
+static void
+check_gelu(int n)
+{
+	float	   *x = random_floats(n, 12 + n);
+	double		worst = 0;
+	float	   *in = malloc(sizeof(float) * n);
+
+	for (int i = 0; i < n; i++)
+		in[i] = x[i] *= 16.0f;
+	tf_activate(x, n, TF_ACT_GELU);
+	for (int i = 0; i < n; i++)
+	{
+		double		ref = 0.5 * in[i] * (1.0 + erf(in[i] / sqrt(2.0)));
+
+		worst = fabs(x[i] - ref) > worst ? fabs(x[i] - ref) : worst;
+	}
+	ok(worst <= 2e-6, "GELU of %d values (%s): max abs diff %.2g from double precision",
+	   n, tf_cpu_name(tf_cpu_level()), worst);
+	free(x), free(in);
+}
+
 /* tf_log_softmax of n logits in [-10, 10) against double precision. */
 static void
 check_log_softmax(int n)
@@ -201,6 +224,9 @@ main(void)
 		check_threaded(64, 96, 130, 2);
 		check_threaded(65, 96, 130, 2);
 		check_threaded(200, 384, 1536, 3);
+		check_gelu(1);
+		check_gelu(31);
+		check_gelu(100000);
 	}
 	tf_cpu_reset_cap();
 	check_log_softmax(1);
