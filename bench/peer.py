@@ -100,7 +100,9 @@ def our_int8_model(session, name, model_dir):
         return None
     int8 = name + "-int8"
     if session.value("SELECT count(*) FROM transformer.models WHERE name = $1", [int8]) == "0":
-        session.execute("SELECT transformer.load_model($1, $2, precision => 'int8')", [int8, model_dir])
+        session.execute("SELECT set_config('transformer.model_directory', $1, false)",
+                        [os.path.dirname(model_dir)])
+        session.execute("SELECT transformer.load_model($1, $2, precision => 'int8')", [int8, name])
     return int8
 
 
@@ -173,7 +175,10 @@ def main():
             print(f"  {name}: skipped, {model_dir} is not there")
             continue
         if session.value("SELECT count(*) FROM transformer.models WHERE name = $1", [name]) == "0":
-            session.execute("SELECT transformer.load_model($1, $2)", [name, model_dir])
+            # paths must lie inside transformer.model_directory
+            session.execute("SELECT set_config('transformer.model_directory', $1, false)",
+                            [os.path.dirname(model_dir)])
+            session.execute("SELECT transformer.load_model($1, $1)", [name])
         onnx_dir = export(name, model_dir, sentences[:16])
         with open(os.path.join(onnx_dir, "reference.json")) as f:
             reference = json.load(f)

@@ -9,17 +9,96 @@
  * C[N, N] = A[N, N] @ B[N, N] (2 N^3 floating-point operations each) and
  * prints one line:
  *
- *   threads T n N median_gflops X best_gflops Y cpu_gflops Z
+ *   threads T n N median_gflops X best_gflops Y cpu_gflops Z fma_gflops F isa I
  *
  * X and Y are wall-clock rates (median and best of the repeats); Z is the
  * total of all products' operations over the process CPU time they took
  * (all threads), i.e. the rate per busy core-second, which a machine shared
- * with other jobs changes much less than the wall-clock rate.
+ * with other jobs changes much less than the wall-clock rate. F is the
+ * arithmetic peak of one core: independent fused multiply-adds on
+ * registers at the widest vector instruction set I the kernels may use
+ * (tf_cpu_level), per CPU-second of one thread.
  */
 #include <stdio.h>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "bench_util.h"
 #include "tf_blas.h"
+#include "tf_cpu.h"
+
+/* Chains of multiply-adds kept in flight at once: enough to cover the
+ * FMA latency (4 cycles) on two pipes. */
+#define FMA_CHAINS 12
+#define FMA_STEPS 20000000		/* per chain: about 0.2 to 0.5 s */
+
+#if defined(__x86_64__)
+/* FLOP per CPU-second of FMA_CHAINS chains of 16-float FMAs. */
+static __attribute__((target("avx512f"))) double
+fma_peak_avx512(void)
+{
+	__m512		acc[FMA_CHAINS];
+	__m512		m = _mm512_set1_ps(0.999999f),
+				a = _mm512_set1_ps(1e-7f);
+	double		t0 = seconds(CLOCK_THREAD_CPUTIME_ID);
+	float		sink = 0;
+
+	for (int c = 0; c < FMA_CHAINS; c++)
+		acc[c] = _mm512_set1_ps((float) c);
+	for (long i = 0; i < FMA_STEPS; i++)
+#pragma GCC unroll 12				/* FMA_CHAINS */
+		for (int c = 0; c < FMA_CHAINS; c++)
+			acc[c] = _mm512_fmadd_ps(acc[c], m, a);
+	for (int c = 0; c < FMA_CHAINS; c++)
+		sink += _mm512_reduce_add_ps(acc[c]);
+	if (sink == 12345.0f)		/* keeps the loop from being optimized away */
+		printf(" ");
+	return 2.0 * 16 * FMA_CHAINS * FMA_STEPS / (seconds(CLOCK_THREAD_CPUTIME_ID) - t0);
+}
+
+/* The same with 8-float AVX2 FMAs. */
+static __attribute__((target("avx2,fma"))) double
+fma_peak_avx2(void)
+{
+	__m256		acc[FMA_CHAINS];
+	__m256		m = _mm256_set1_ps(0.999999f),
+				a = _mm256_set1_ps(1e-7f);
+	double		t0 = seconds(CLOCK_THREAD_CPUTIME_ID);
+	float		lanes[8],
+				sink = 0;
+
+	for (int c = 0; c < FMA_CHAINS; c++)
+		acc[c] = _mm256_set1_ps((float) c);
+	for (long i = 0; i < FMA_STEPS; i++)
+#pragma GCC unroll 12				/* FMA_CHAINS */
+		for (int c = 0; c < FMA_CHAINS; c++)
+			acc[c] = _mm256_fmadd_ps(acc[c], m, a);
+	for (int c = 0; c < FMA_CHAINS; c++)
+	{
+		_mm256_storeu_ps(lanes, acc[c]);
+		sink += lanes[0];
+	}
+	if (sink == 12345.0f)
+		printf(" ");
+	return 2.0 * 8 * FMA_CHAINS * FMA_STEPS / (seconds(CLOCK_THREAD_CPUTIME_ID) - t0);
+}
+#endif
+
+/* One core's FMA peak in GFLOP per CPU-second at the current level (0
+ * without vector FMA). */
+static double
+fma_peak_gflops(void)
+{
+#if defined(__x86_64__)
+	if (tf_cpu_level() >= TF_ISA_AVX512)
+		return fma_peak_avx512() / 1e9;
+	if (tf_cpu_level() == TF_ISA_AVX2)
+		return fma_peak_avx2() / 1e9;
+#endif
+	return 0;
+}
 
 int
 main(int argc, char **argv)
@@ -69,8 +148,9 @@ main(int argc, char **argv)
 	}
 	cpu0 = seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
 	mid = median(gflops, repeats);	/* sorts gflops */
-	printf("threads %d n %d median_gflops %.2f best_gflops %.2f cpu_gflops %.2f\n", threads, n,
-		   mid, gflops[repeats - 1], flops * repeats / cpu0 / 1e9);
+	printf("threads %d n %d median_gflops %.2f best_gflops %.2f cpu_gflops %.2f fma_gflops %.2f isa %s\n",
+		   threads, n, mid, gflops[repeats - 1], flops * repeats / cpu0 / 1e9, fma_peak_gflops(),
+		   tf_cpu_name(tf_cpu_level()));
 
 	free(a);
 	free(b);
