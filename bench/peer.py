@@ -157,7 +157,7 @@ def report(name, results, n):
 
 def main():
     sentences = sts_sentences(N_SENTENCES)
-    section(f"7. Embeddings beside ONNX Runtime (onnxruntime-node, 1 thread each), {N_SENTENCES} STS dev "
+    section(f"8. Embeddings beside ONNX Runtime (onnxruntime-node, 1 thread each), {N_SENTENCES} STS dev "
             f"sentences, tokenization included on both sides, {REPEATS} repeats")
     try:
         install_peer()
