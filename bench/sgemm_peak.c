@@ -35,55 +35,41 @@
 #define FMA_STEPS 20000000		/* per chain: about 0.2 to 0.5 s */
 
 #if defined(__x86_64__)
-/* FLOP per CPU-second of FMA_CHAINS chains of 16-float FMAs. */
-static __attribute__((target("avx512f"))) double
-fma_peak_avx512(void)
-{
-	__m512		acc[FMA_CHAINS];
-	__m512		m = _mm512_set1_ps(0.999999f),
-				a = _mm512_set1_ps(1e-7f);
-	double		t0 = seconds(CLOCK_THREAD_CPUTIME_ID);
-	float		sink = 0;
-
-	for (int c = 0; c < FMA_CHAINS; c++)
-		acc[c] = _mm512_set1_ps((float) c);
-	for (long i = 0; i < FMA_STEPS; i++)
-#pragma GCC unroll 12				/* FMA_CHAINS */
-		for (int c = 0; c < FMA_CHAINS; c++)
-			acc[c] = _mm512_fmadd_ps(acc[c], m, a);
-	for (int c = 0; c < FMA_CHAINS; c++)
-		sink += _mm512_reduce_add_ps(acc[c]);
-	if (sink == 12345.0f)		/* keeps the loop from being optimized away */
-		printf(" ");
-	return 2.0 * 16 * FMA_CHAINS * FMA_STEPS / (seconds(CLOCK_THREAD_CPUTIME_ID) - t0);
+/*
+ * Defines NAME(void): FLOP per CPU-second of FMA_CHAINS chains of FMAs on
+ * vectors of WIDTH floats (VEC, SET1 and FMADD its intrinsics), with the
+ * function attribute TARGET. The chains' lane 0 is printed if it ever
+ * equals an unlikely value, so that the loop is not optimized away.
+ */
+#define FMA_PEAK(NAME, TARGET, VEC, WIDTH, SET1, FMADD, STORE) \
+static __attribute__((target(TARGET))) double \
+NAME(void) \
+{ \
+	VEC			acc[FMA_CHAINS]; \
+	VEC			m = SET1(0.999999f), \
+				a = SET1(1e-7f); \
+	double		t0 = seconds(CLOCK_THREAD_CPUTIME_ID); \
+	float		lanes[WIDTH], \
+				sink = 0; \
+\
+	for (int c = 0; c < FMA_CHAINS; c++) \
+		acc[c] = SET1((float) c); \
+	for (long i = 0; i < FMA_STEPS; i++) \
+		_Pragma("GCC unroll 12")	/* FMA_CHAINS */ \
+		for (int c = 0; c < FMA_CHAINS; c++) \
+			acc[c] = FMADD(acc[c], m, a); \
+	for (int c = 0; c < FMA_CHAINS; c++) \
+	{ \
+		STORE(lanes, acc[c]); \
+		sink += lanes[0]; \
+	} \
+	if (sink == 12345.0f) \
+		printf(" "); \
+	return 2.0 * WIDTH * FMA_CHAINS * FMA_STEPS / (seconds(CLOCK_THREAD_CPUTIME_ID) - t0); \
 }
 
-/* The same with 8-float AVX2 FMAs. */
-static __attribute__((target("avx2,fma"))) double
-fma_peak_avx2(void)
-{
-	__m256		acc[FMA_CHAINS];
-	__m256		m = _mm256_set1_ps(0.999999f),
-				a = _mm256_set1_ps(1e-7f);
-	double		t0 = seconds(CLOCK_THREAD_CPUTIME_ID);
-	float		lanes[8],
-				sink = 0;
-
-	for (int c = 0; c < FMA_CHAINS; c++)
-		acc[c] = _mm256_set1_ps((float) c);
-	for (long i = 0; i < FMA_STEPS; i++)
-#pragma GCC unroll 12				/* FMA_CHAINS */
-		for (int c = 0; c < FMA_CHAINS; c++)
-			acc[c] = _mm256_fmadd_ps(acc[c], m, a);
-	for (int c = 0; c < FMA_CHAINS; c++)
-	{
-		_mm256_storeu_ps(lanes, acc[c]);
-		sink += lanes[0];
-	}
-	if (sink == 12345.0f)
-		printf(" ");
-	return 2.0 * 8 * FMA_CHAINS * FMA_STEPS / (seconds(CLOCK_THREAD_CPUTIME_ID) - t0);
-}
+FMA_PEAK(fma_peak_avx512, "avx512f", __m512, 16, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_storeu_ps)
+FMA_PEAK(fma_peak_avx2, "avx2,fma", __m256, 8, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_storeu_ps)
 #endif
 
 /* One core's FMA peak in GFLOP per CPU-second at the current level (0

@@ -52,16 +52,6 @@ lane_sum_avx2(__m256 v)
 #define RG_TILE_ROWS 3
 #define RG_TILE_COLS 4
 #include "tf_rowgemm.inc"
-#undef RG_NAME
-#undef RG_TARGET
-#undef RG_VEC
-#undef RG_WIDTH
-#undef RG_ZERO
-#undef RG_LOAD
-#undef RG_FMA
-#undef RG_SUM
-#undef RG_TILE_ROWS
-#undef RG_TILE_COLS
 
 /* AVX-512: 4 x 6 tiles, 24 accumulators of the 32 registers, 16 floats
  * each: half the loads per multiply-add of the AVX2 tile */
@@ -76,16 +66,6 @@ lane_sum_avx2(__m256 v)
 #define RG_TILE_ROWS 4
 #define RG_TILE_COLS 6
 #include "tf_rowgemm.inc"
-#undef RG_NAME
-#undef RG_TARGET
-#undef RG_VEC
-#undef RG_WIDTH
-#undef RG_ZERO
-#undef RG_LOAD
-#undef RG_FMA
-#undef RG_SUM
-#undef RG_TILE_ROWS
-#undef RG_TILE_COLS
 
 bool
 tf_rowgemm_suits(int rows)
@@ -124,43 +104,29 @@ tf_exp_lanes(const float *x, int n, float max, float lanes[8])
 	return tf_simd_available() ? exp_lanes_avx2(x, n, max, lanes) : 0;
 }
 
-/* The exact GELU, 0.5 x (1 + erf(x / sqrt 2)), 8 floats at a time. */
-static AVX2 int
-gelu_avx2(float *x, int n)
-{
-	__m256		half = _mm256_set1_ps(0.5f),
-				one = _mm256_set1_ps(1.0f),
-				rsqrt2 = _mm256_set1_ps((float) M_SQRT1_2);
-	int			i;
-
-	for (i = 0; i + 8 <= n; i += 8)
-	{
-		__m256		v = _mm256_loadu_ps(x + i);
-		__m256		e = _ZGVdN8v_erff(_mm256_mul_ps(v, rsqrt2));
-
-		_mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, e)));
-	}
-	return i;
+/*
+ * Defines NAME(x, n), the exact GELU 0.5 x (1 + erf(x / sqrt 2)) over the
+ * leading multiple of WIDTH floats of x[n], returning that count: VEC is
+ * the vector type (GCC's vector arithmetic applies to it), LOADU and STOREU
+ * its unaligned load and store, ERF libmvec's erff over it.
+ */
+#define GELU_LANES(NAME, TARGET, VEC, WIDTH, LOADU, STOREU, ERF) \
+static TARGET int \
+NAME(float *x, int n) \
+{ \
+	int			i; \
+\
+	for (i = 0; i + WIDTH <= n; i += WIDTH) \
+	{ \
+		VEC			v = LOADU(x + i); \
+\
+		STOREU(x + i, 0.5f * v * (1.0f + ERF(v * (float) M_SQRT1_2))); \
+	} \
+	return i; \
 }
 
-/* The same, 16 floats at a time. */
-static AVX512 int
-gelu_avx512(float *x, int n)
-{
-	__m512		half = _mm512_set1_ps(0.5f),
-				one = _mm512_set1_ps(1.0f),
-				rsqrt2 = _mm512_set1_ps((float) M_SQRT1_2);
-	int			i;
-
-	for (i = 0; i + 16 <= n; i += 16)
-	{
-		__m512		v = _mm512_loadu_ps(x + i);
-		__m512		e = _ZGVeN16v_erff(_mm512_mul_ps(v, rsqrt2));
-
-		_mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_mul_ps(half, v), _mm512_add_ps(one, e)));
-	}
-	return i;
-}
+GELU_LANES(gelu_avx2, AVX2, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _ZGVdN8v_erff)
+GELU_LANES(gelu_avx512, AVX512, __m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, _ZGVeN16v_erff)
 
 int
 tf_gelu_lanes(float *x, int n)
