@@ -43,7 +43,7 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 # PGXS tracks no header dependencies: rebuild every object (and its JIT
 # bitcode) when any header changes, so a changed struct never meets a
 # stale object
-$(OBJS) $(OBJS:.o=.bc): $(wildcard src/*.h)
+$(OBJS) $(OBJS:.o=.bc): $(wildcard src/*.h src/*.inc)
 
 # Shipped default models: installed under $(datadir)/transformer/<name>
 MODELS = $(notdir $(patsubst %/config.json,%,$(wildcard models/*/config.json)))
@@ -64,7 +64,7 @@ UNIT_SRCS = $(wildcard test/unit/test_*.c)
 UNIT_BINS = $(patsubst test/unit/%.c,test/unit/build/%,$(UNIT_SRCS))
 UNIT_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Isrc -Itest/unit
 
-test/unit/build/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/tf_*.h) $(wildcard test/unit/*.h)
+test/unit/build/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/tf_*.h src/tf_*.inc) $(wildcard test/unit/*.h)
 	@mkdir -p test/unit/build
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) -lutf8proc -lmvec -lm -ldl -lpthread
 

@@ -46,10 +46,12 @@ def encoder_flops(cfg, lengths):
 
 
 def sgemm_peak(binary, threads):
-    """{median_gflops, best_gflops, cpu_gflops} of bench/sgemm_peak.c."""
+    """{median_gflops, best_gflops, cpu_gflops, fma_gflops, isa} of
+    bench/sgemm_peak.c (fma_gflops: one core's FMA peak per CPU-second)."""
     out = subprocess.run([binary, str(SGEMM_N), str(threads), "5"], check=True,
                          capture_output=True, text=True).stdout.split()
-    return {out[k]: float(out[k + 1]) for k in range(4, len(out), 2)}
+    peak = {out[k]: out[k + 1] for k in range(4, len(out), 2)}
+    return {k: (v if k == "isa" else float(v)) for k, v in peak.items()}
 
 
 def sql_statement(batch):
@@ -131,22 +133,27 @@ def main():
     print(f"  cblas_sgemm peak, N = {SGEMM_N} square, same OpenBLAS, this run: " + "; ".join(
         f"{t} thread{'s' if t > 1 else ''} {p['median_gflops']:.1f} GFLOP/s wall "
         f"(best {p['best_gflops']:.1f}), {p['cpu_gflops']:.1f} per CPU-second" for t, p in peaks.items()))
+    first = peaks[THREADS[0]]
+    print(f"  FMA peak of one core ({first['isa']} fused multiply-adds on registers, bench/sgemm_peak.c): "
+          f"{first['fma_gflops']:.1f} GFLOP per CPU-second; 'of FMA peak' divides by it times the threads "
+          "(wall clock) or by it (per CPU-second)")
     for label, idx, unit in VIEWS:
         print(f"  -- {label}; medians of {REPEATS}; ours/torch = median of the per-repeat ratios")
         rows = []
         for threads, batch, ours, theirs in results:
             if theirs is None:
-                rows.append([threads, batch, "ERROR: " + ours, "", "", "", ""])
+                rows.append([threads, batch, "ERROR: " + ours, "", "", "", "", ""])
                 continue
             n = N_SENTENCES[batch]
             peak = peaks[threads]["median_gflops" if idx == 0 else "cpu_gflops"]
+            fma = peaks[THREADS[0]]["fma_gflops"] * (threads if idx == 0 else 1)
             g = median([flops[batch] / x[idx] for x in ours])
             rows.append([threads, batch, f"{median([n / x[idx] for x in ours]):.1f}",
                          f"{median([n / x[idx] for x in theirs]):.1f}",
                          f"{median([y[idx] / x[idx] for x, y in zip(ours, theirs)]):.2f}",
-                         f"{g:.1f}", f"{100 * g / peak:.0f}%"])
+                         f"{g:.1f}", f"{100 * g / peak:.0f}%", f"{100 * g / fma:.0f}%" if fma else "n/a"])
         table(["threads", "batch", f"ours sent/{unit}", f"torch sent/{unit}", "ours/torch",
-               f"ours GFLOP/{unit}", "of sgemm peak"], rows)
+               f"ours GFLOP/{unit}", "of sgemm peak", "of FMA peak"], rows)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ time_product(bool rows, int calls, int M, int in, const float *x, const float *w
 
 	for (int c = 0; c < calls; c++)
 		if (rows)
-			tf_rowgemm(x, M, in, w, out, y);
+			tf_rowgemm(x, M, in, w, out, y, out);
 		else
 			tf_sgemm(false, true, M, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
 	return 2.0 * M * out * in * calls / (seconds(CLOCK_PROCESS_CPUTIME_ID) - t0) / 1e9;

@@ -10,14 +10,20 @@ CREATE SCHEMA transformer;
 -- NULL model means the default (transformer.embedding_model); a NULL input
 -- still gives NULL. STABLE, not IMMUTABLE: the result depends on which
 -- model is loaded under a name and on settings.
+-- COST: far above an operator's (1), so that the planner runs cheaper
+-- conditions first and evaluates embed() after a sort or a LIMIT, yet low
+-- enough that a plain row-by-row query does not reach jit_above_cost
+-- (100000) below 400,000 rows: JIT compiles the executor's expressions,
+-- not our C code, and at COST 10000 an `SELECT embed(body) FROM t` of
+-- 4,000 rows paid for compiling a plan whose time is all in the function.
 CREATE FUNCTION embed(input text, model text DEFAULT NULL) RETURNS real[]
     AS 'MODULE_PATHNAME', 'embed'
-    LANGUAGE C STABLE PARALLEL SAFE COST 10000;
+    LANGUAGE C STABLE PARALLEL SAFE COST 100;
 
 -- Batched: one embedding per element, in order (use WITH ORDINALITY).
 CREATE FUNCTION embed(inputs text[], model text DEFAULT NULL) RETURNS SETOF real[]
     AS 'MODULE_PATHNAME', 'embed_batch'
-    LANGUAGE C STABLE PARALLEL SAFE COST 10000 ROWS 100;
+    LANGUAGE C STABLE PARALLEL SAFE COST 100 ROWS 100;
 
 CREATE FUNCTION cosine_distance(a real[], b real[]) RETURNS double precision
     AS 'MODULE_PATHNAME', 'cosine_distance'

@@ -1,7 +1,7 @@
 /*
  * pg_core.c: the bridge to the pure C core: the hooks that let it allocate
  * with palloc and honour query cancellation, its errors as ereports, texts
- * in UTF-8, and the set-up and clean-up of each computation (BLAS threads,
+ * in UTF-8, and the set-up and clean-up of each computation (threads,
  * scratch memory). Owns the settings transformer.threads and
  * transformer.instruction_set.
  */
@@ -22,6 +22,7 @@
 #include "pg_transformer.h"
 #include "tf_blas.h"
 #include "tf_cpu.h"
+#include "tf_parallel.h"
 
 /* After a computation whose core allocations add up to this many bytes,
  * free memory is returned to the system (pgtf_compute_end). */
@@ -86,8 +87,10 @@ pgtf_core_init(void)
 
 	tf_set_hooks(&hooks);
 	DefineCustomIntVariable("transformer.threads",
-							"CPU threads one call may use for matrix products.",
-							NULL, &threads_setting, 1, 1, 256,
+							"CPU threads one call may use.",
+							"Linear layers are split by output columns, attention by heads; "
+							"the threads are started on first use and kept by the session.",
+							&threads_setting, 1, 1, 256,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("transformer.instruction_set",
 							 "Most advanced instruction set the kernels may use.",
@@ -157,7 +160,7 @@ pgtf_compute_begin(void)
 
 	if (!tf_blas_init(&err))
 		pgtf_report(&err);
-	tf_blas_set_threads(threads_setting);
+	tf_parallel_set_threads(threads_setting);
 	core_bytes_requested = 0;
 	scratch = AllocSetContextCreate(CurrentMemoryContext, "transformer scratch",
 									ALLOCSET_DEFAULT_SIZES);

@@ -94,12 +94,6 @@ tf_blas_set_threads(int threads)
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 }
 
-int
-tf_blas_threads(void)
-{
-	return blas_get_threads ? blas_get_threads() : 0;
-}
-
 void
 tf_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
 		 const float *A, int lda, const float *B, int ldb,

@@ -5,11 +5,12 @@
  * PostgreSQL postmaster must stay single-threaded, so transformer.so does not
  * link OpenBLAS: tf_blas_init() dlopen()s it with OPENBLAS_NUM_THREADS=1, so
  * that loading starts no thread at all (the postmaster does this when the
- * extension is preloaded, and backends inherit the loaded library). Worker
- * threads start only in a backend, when tf_blas_set_threads() asks for more
- * than one. Signals are blocked whenever threads may start, so that worker
- * threads inherit a full signal mask and SIGINT, SIGTERM and the timeout
- * signal always reach the backend's main thread.
+ * extension is preloaded, and backends inherit the loaded library). The
+ * kernels keep it at one thread and run it on their own threads
+ * (tf_parallel.h); only the benchmark of its peak asks it for more
+ * (tf_blas_set_threads). Signals are blocked whenever threads may start,
+ * so that worker threads inherit a full signal mask and SIGINT, SIGTERM
+ * and the timeout signal always reach the backend's main thread.
  */
 #ifndef TF_BLAS_H
 #define TF_BLAS_H
@@ -23,9 +24,6 @@ bool		tf_blas_init(TfError *err);
 
 /* Cap the threads one BLAS call may use (1 .. cores). */
 void		tf_blas_set_threads(int threads);
-
-/* Threads OpenBLAS currently uses (0 before tf_blas_init). */
-int			tf_blas_threads(void);
 
 /*
  * Row-major C[M, N] = alpha * op(A) @ op(B) + beta * C, where op(A) is

@@ -1,14 +1,28 @@
 /*
- * tf_kernels.c: layer kernels; matrix products go to tf_sgemm (OpenBLAS),
- * or to tf_rowgemm (tf_simd.c) for linear layers over a few rows.
+ * tf_kernels.c: layer kernels; matrix products go to tf_sgemm (OpenBLAS,
+ * always at one thread), or to tf_rowgemm (tf_simd.c) for linear layers
+ * over a few rows. Linear layers, activations and LayerNorm are split over
+ * tf_parallel_threads() threads (tf_parallel.h).
  */
 #include "tf_kernels.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
 #include "tf_blas.h"
+#include "tf_parallel.h"
 #include "tf_simd.h"
+
+/*
+ * Output columns per range of a threaded linear layer are a multiple of
+ * this: whole cache lines of y, and whole tiles of the rows kernel.
+ */
+#define LINEAR_ALIGN 16
+
+/* Elementwise work below this many floats per thread is not split: the
+ * hand-over would cost more than it saves. */
+#define ELEMENTWISE_GRAIN 16384
 
 bool
 tf_activation_parse(const char *name, TfActivation *out)
@@ -27,28 +41,76 @@ tf_activation_parse(const char *name, TfActivation *out)
 	return true;
 }
 
-void
-tf_linear(const float *x, int n, int in, const float *w, const float *b, int out, float *y)
+/* A linear layer y[n, out] = x[n, in] @ w[out, in]^T + b[out], to be
+ * computed a range of output columns at a time. */
+typedef struct LinearJob
 {
-	bool		rows = n <= TF_ROWGEMM_MAX_ROWS && tf_blas_threads() == 1 && tf_simd_available();
+	const float *x;
+	int			n;
+	int			in;
+	const float *w;
+	const float *b;				/* may be NULL */
+	int			out;
+	float	   *y;
+	bool		rows;			/* the rows kernel, else OpenBLAS */
+} LinearJob;
 
-	if (b != NULL)
-		for (int i = 0; i < n; i++)
-			memcpy(y + (size_t) i * out, b, sizeof(float) * out);
-	else if (rows)
-		memset(y, 0, sizeof(float) * (size_t) n * out);
-	/* the rows kernel is single-threaded: more threads go to OpenBLAS */
-	if (rows)
-		tf_rowgemm(x, n, in, w, out, y);
+/* Columns [begin, end) of a LinearJob: weight rows begin .. end - 1. */
+static void
+linear_range(void *ctx, int begin, int end, int worker)
+{
+	const LinearJob *job = ctx;
+	int			cols = end - begin;
+	const float *w = job->w + (size_t) begin * job->in;
+	float	   *y = job->y + begin;
+
+	for (int i = 0; i < job->n; i++)
+	{
+		if (job->b != NULL)
+			memcpy(y + (size_t) i * job->out, job->b + begin, sizeof(float) * cols);
+		else if (job->rows)
+			memset(y + (size_t) i * job->out, 0, sizeof(float) * cols);
+	}
+	if (job->rows)
+		tf_rowgemm(job->x, job->n, job->in, w, cols, y, job->out);
 	else
-		tf_sgemm(false, true, n, out, in, 1.0f, x, in, w, in, b != NULL ? 1.0f : 0.0f, y, out);
+		tf_sgemm(false, true, job->n, cols, job->in, 1.0f, job->x, job->in, w, job->in,
+				 job->b != NULL ? 1.0f : 0.0f, y, job->out);
 }
 
 void
-tf_add_layernorm(float *x, const float *residual, int n, int d,
-				 const float *gamma, const float *beta, float eps)
+tf_linear(const float *x, int n, int in, const float *w, const float *b, int out, float *y)
 {
-	for (int i = 0; i < n; i++)
+	LinearJob	job = {x, n, in, w, b, out, y,
+	tf_rowgemm_suits(n)};
+
+	tf_parallel_for(out, LINEAR_ALIGN, linear_range, &job);
+}
+
+/* Arguments of tf_add_layernorm, split by rows. */
+typedef struct LayerNormJob
+{
+	float	   *x;
+	const float *residual;
+	int			d;
+	const float *gamma;
+	const float *beta;
+	float		eps;
+} LayerNormJob;
+
+/* Rows [begin, end) of a LayerNormJob. */
+static void
+layernorm_range(void *ctx, int begin, int end, int worker)
+{
+	const LayerNormJob *job = ctx;
+	float	   *x = job->x;
+	const float *residual = job->residual;
+	int			d = job->d;
+	const float *gamma = job->gamma;
+	const float *beta = job->beta;
+	float		eps = job->eps;
+
+	for (int i = begin; i < end; i++)
 	{
 		float	   *row = x + (size_t) i * d;
 		double		mean = 0,
@@ -71,27 +133,61 @@ tf_add_layernorm(float *x, const float *residual, int n, int d,
 }
 
 void
-tf_activate(float *x, size_t n, TfActivation act)
+tf_add_layernorm(float *x, const float *residual, int n, int d,
+				 const float *gamma, const float *beta, float eps)
 {
-	switch (act)
+	LayerNormJob job = {x, residual, d, gamma, beta, eps};
+
+	tf_parallel_for(n, 1 + ELEMENTWISE_GRAIN / (d > 0 ? d : 1), layernorm_range, &job);
+}
+
+/* Arguments of tf_activate, split by elements. */
+typedef struct ActivationJob
+{
+	float	   *x;
+	TfActivation act;
+} ActivationJob;
+
+/* x[begin, end) = act(x[begin, end)) */
+static void
+activate_range(void *ctx, int begin, int end, int worker)
+{
+	const ActivationJob *job = ctx;
+	float	   *x = job->x;
+
+	switch (job->act)
 	{
 		case TF_ACT_GELU:
-			for (size_t i = 0; i < n; i++)
+			for (int i = begin + tf_gelu_lanes(x + begin, end - begin); i < end; i++)
 				x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float) M_SQRT1_2));
 			break;
 		case TF_ACT_GELU_TANH:
-			for (size_t i = 0; i < n; i++)
+			for (int i = begin; i < end; i++)
 				x[i] = 0.5f * x[i] * (1.0f + tanhf(0.7978845608028654f *
 												   (x[i] + 0.044715f * x[i] * x[i] * x[i])));
 			break;
 		case TF_ACT_RELU:
-			for (size_t i = 0; i < n; i++)
+			for (int i = begin; i < end; i++)
 				x[i] = x[i] > 0 ? x[i] : 0;
 			break;
 		case TF_ACT_SILU:
-			for (size_t i = 0; i < n; i++)
+			for (int i = begin; i < end; i++)
 				x[i] = x[i] / (1.0f + expf(-x[i]));
 			break;
+	}
+}
+
+void
+tf_activate(float *x, size_t n, TfActivation act)
+{
+	ActivationJob job = {x, act};
+
+	/* ranges are ints: split longer arrays in pieces */
+	for (size_t done = 0; done < n; done += INT_MAX / 2)
+	{
+		job.x = x + done;
+		tf_parallel_for((int) (n - done < INT_MAX / 2 ? n - done : INT_MAX / 2),
+						ELEMENTWISE_GRAIN, activate_range, &job);
 	}
 }
 
@@ -149,6 +245,18 @@ tf_log_softmax(float *x, int n)
 }
 
 void
+tf_attention_head(const float *q, int ldq, const float *k, int ldk,
+				  const float *v, int ldv, float *out, int ldo,
+				  int Tq, int Tk, int head_dim, float scale, float *scratch)
+{
+	/* scratch[Tq, Tk] = scale * q_h[Tq, hd] @ k_h[Tk, hd]^T */
+	tf_sgemm(false, true, Tq, Tk, head_dim, scale, q, ldq, k, ldk, 0.0f, scratch, Tk);
+	tf_softmax_rows(scratch, Tq, Tk);
+	/* out_h[Tq, hd] = scratch[Tq, Tk] @ v_h[Tk, hd] */
+	tf_sgemm(false, false, Tq, head_dim, Tk, 1.0f, scratch, Tk, v, ldv, 0.0f, out, ldo);
+}
+
+void
 tf_attention(const float *q, int ldq, const float *k, int ldk,
 			 const float *v, int ldv, float *out, int ldo,
 			 int Tq, int Tk, int heads, int head_dim, float scale,
@@ -158,13 +266,8 @@ tf_attention(const float *q, int ldq, const float *k, int ldk,
 	{
 		size_t		col = (size_t) h * head_dim;
 
-		/* scratch[Tq, Tk] = scale * q_h[Tq, hd] @ k_h[Tk, hd]^T */
-		tf_sgemm(false, true, Tq, Tk, head_dim, scale, q + col, ldq, k + col, ldk,
-				 0.0f, scratch, Tk);
-		tf_softmax_rows(scratch, Tq, Tk);
-		/* out_h[Tq, hd] = scratch[Tq, Tk] @ v_h[Tk, hd] */
-		tf_sgemm(false, false, Tq, head_dim, Tk, 1.0f, scratch, Tk, v + col, ldv,
-				 0.0f, out + col, ldo);
+		tf_attention_head(q + col, ldq, k + col, ldk, v + col, ldv, out + col, ldo,
+						  Tq, Tk, head_dim, scale, scratch);
 	}
 }
 

@@ -19,7 +19,8 @@ typedef enum TfActivation
 /* Hugging Face's activation name (config.json) -> TfActivation. */
 bool		tf_activation_parse(const char *name, TfActivation *out);
 
-/* y[n, out] = x[n, in] @ w[out, in]^T + b[out] (b may be NULL). */
+/* y[n, out] = x[n, in] @ w[out, in]^T + b[out] (b may be NULL); the
+ * output columns split over tf_parallel_threads() threads. */
 void		tf_linear(const float *x, int n, int in, const float *w, const float *b,
 					  int out, float *y);
 
@@ -53,6 +54,13 @@ void		tf_attention(const float *q, int ldq, const float *k, int ldk,
 						 const float *v, int ldv, float *out, int ldo,
 						 int Tq, int Tk, int heads, int head_dim, float scale,
 						 float *scratch);
+
+/* One head of tf_attention: q, k, v, out point at the head's first
+ * column; scratch: float[Tq * Tk]. Calls no host hook, so it may run on
+ * a worker thread. */
+void		tf_attention_head(const float *q, int ldq, const float *k, int ldk,
+							  const float *v, int ldv, float *out, int ldo,
+							  int Tq, int Tk, int head_dim, float scale, float *scratch);
 
 /* Rows first .. first + n_pos - 1 of Marian's static sinusoidal table,
  * into out[n_pos, dim]: the first ceil(dim/2) columns of row p

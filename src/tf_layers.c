@@ -6,6 +6,8 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "tf_parallel.h"
+
 /* Load tensor `fmt` (with the layer number substituted) into the arena. */
 static TfOffset
 load_named(TfModelDir *dir, const char *const *prefixes, const char *fmt, int layer,
@@ -89,7 +91,9 @@ tf_layer_scratch_init(TfLayerScratch *s, int rows, int d, int ffn, int max_len)
 	s->ctx = tf_alloc_raw(sizeof(float) * (size_t) rows * d);
 	s->qkv = tf_alloc_raw(sizeof(float) * (size_t) rows * 3 * d);
 	s->ffn = tf_alloc_raw(sizeof(float) * (size_t) rows * ffn);
-	s->scores = tf_alloc_raw(sizeof(float) * (size_t) max_len * max_len);
+	/* one score matrix per thread: heads are attended to in parallel */
+	s->score_size = (size_t) max_len * max_len;
+	s->scores = tf_alloc_raw(sizeof(float) * s->score_size * tf_parallel_threads());
 }
 
 void
@@ -102,21 +106,47 @@ tf_layer_scratch_free(TfLayerScratch *s)
 	tf_free(s->scores);
 }
 
+/* Self-attention of packed sequences, one (sequence, head) pair per item:
+ * item i * heads + h is head h of sequence i. */
+typedef struct SelfAttentionJob
+{
+	const TfPacked *seqs;
+	const TfLayerScratch *s;	/* qkv[T, 3d] in, ctx[T, d] out */
+	int			d;
+	int			heads;
+} SelfAttentionJob;
+
+/* Items [begin, end) of a SelfAttentionJob, with the worker's own scores. */
+static void
+self_attention_range(void *ctx, int begin, int end, int worker)
+{
+	const SelfAttentionJob *job = ctx;
+	int			d = job->d;
+	int			hd = d / job->heads;
+	float	   *scores = job->s->scores + job->s->score_size * worker;
+
+	for (int item = begin; item < end; item++)
+	{
+		int			i = item / job->heads;
+		size_t		col = (size_t) (item % job->heads) * hd;
+		int			len = job->seqs->lens[i];
+		const float *q = job->s->qkv + (size_t) job->seqs->starts[i] * 3 * d + col;
+
+		tf_attention_head(q, 3 * d, q + d, 3 * d, q + 2 * d, 3 * d,
+						  job->s->ctx + (size_t) job->seqs->starts[i] * d + col, d,
+						  len, len, hd, 1.0f / sqrtf((float) hd), scores);
+	}
+}
+
 void
 tf_self_attention_forward(const void *image, const TfAttentionBlock *b,
 						  float **h, int d, int heads, float eps,
 						  const TfPacked *seqs, TfLayerScratch *s)
 {
-	int			hd = d / heads;
+	SelfAttentionJob job = {seqs, s, d, heads};
 
 	tf_matrix_linear(image, &b->qkv_w, *h, seqs->T, TF_AT(image, b->qkv_b, const float), s->qkv);
-	for (int i = 0; i < seqs->n; i++)
-	{
-		const float *q = s->qkv + (size_t) seqs->starts[i] * 3 * d;
-
-		tf_attention(q, 3 * d, q + d, 3 * d, q + 2 * d, 3 * d, s->ctx + (size_t) seqs->starts[i] * d, d,
-					 seqs->lens[i], seqs->lens[i], heads, hd, 1.0f / sqrtf((float) hd), s->scores);
-	}
+	tf_parallel_for(seqs->n * heads, 1, self_attention_range, &job);
 	tf_attention_output(image, b, h, seqs->T, d, eps, s);
 }
 

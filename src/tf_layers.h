@@ -66,7 +66,9 @@ typedef struct TfLayerScratch
 	float	   *ctx;			/* float[rows, d] */
 	float	   *qkv;			/* float[rows, 3 * d] */
 	float	   *ffn;			/* float[rows, ffn] */
-	float	   *scores;			/* float[max_len * max_len] */
+	float	   *scores;			/* float[threads, score_size]: threads as
+								 * tf_parallel_threads() at init */
+	size_t		score_size;		/* max_len * max_len */
 } TfLayerScratch;
 
 /* Load an attention block of width d; `layer` is substituted for the %d in

@@ -12,10 +12,9 @@
 #include "tf_simd.h"
 #include "tf_widen.h"
 
-/* Most weight rows one widened block of the rows kernel holds: its
- * product with up to TF_ROWGEMM_MAX_ROWS rows fits the rest of the scratch. */
+/* Most weight rows one widened block of the rows kernel holds (it stays
+ * in cache while every row of the activations passes over it). */
 #define ROWS_BLOCK 256
-#define PRODUCT_FLOATS (TF_ROWGEMM_MAX_ROWS * ROWS_BLOCK)
 
 const char *
 tf_format_name(TfFormat format)
@@ -185,28 +184,15 @@ tf_matrix_input_free(TfMatrixInput *in)
 }
 
 /* The float32 product of x with weight rows w[rows, cols] (row-major,
- * dense), added to y[n, ldy]; product: float[n * rows] of scratch when the
- * rows kernel is used and ldy differs from rows. */
+ * dense), added to y[n, ldy]. */
 static void
-float_product(const TfMatrixInput *in, const float *w, int rows, float *y, int ldy,
-			  float *product)
+float_product(const TfMatrixInput *in, const float *w, int rows, float *y, int ldy)
 {
-	bool		rowgemm = in->n <= TF_ROWGEMM_MAX_ROWS && tf_blas_threads() == 1 &&
-		tf_simd_available();
-
-	if (!rowgemm)
+	if (tf_rowgemm_suits(in->n))
+		tf_rowgemm(in->x, in->n, in->cols, w, rows, y, ldy);
+	else
 		tf_sgemm(false, true, in->n, rows, in->cols, 1.0f, in->x, in->cols, w, in->cols,
 				 1.0f, y, ldy);
-	else if (ldy == rows)
-		tf_rowgemm(in->x, in->n, in->cols, w, rows, y);
-	else
-	{
-		memset(product, 0, sizeof(float) * (size_t) in->n * rows);
-		tf_rowgemm(in->x, in->n, in->cols, w, rows, product);
-		for (int i = 0; i < in->n; i++)
-			for (int j = 0; j < rows; j++)
-				y[(size_t) i * ldy + j] += product[(size_t) i * rows + j];
-	}
 }
 
 void
@@ -217,16 +203,15 @@ tf_matrix_product(const void *image, const TfMatrix *m, const TfMatrixInput *in,
 	{
 		case TF_FORMAT_F32:
 			float_product(in, TF_AT(image, m->data, const float) + (size_t) r0 * m->ld,
-						  r1 - r0, y, ldy, scratch);
+						  r1 - r0, y, ldy);
 			break;
 		case TF_FORMAT_F16:
 		case TF_FORMAT_BF16:
 			{
 				/* widened blocks of weight rows, then their product */
-				int			block = (TF_MATRIX_SCRATCH_FLOATS - PRODUCT_FLOATS) / (m->cols > 0 ? m->cols : 1);
-				float	   *product = scratch + (TF_MATRIX_SCRATCH_FLOATS - PRODUCT_FLOATS);
+				int			block = TF_MATRIX_SCRATCH_FLOATS / (m->cols > 0 ? m->cols : 1);
 
-				if (block > ROWS_BLOCK && in->n <= TF_ROWGEMM_MAX_ROWS)
+				if (block > ROWS_BLOCK && tf_rowgemm_suits(in->n))
 					block = ROWS_BLOCK;
 				if (block < 1)
 					block = 1;
@@ -235,7 +220,7 @@ tf_matrix_product(const void *image, const TfMatrix *m, const TfMatrixInput *in,
 					int			rows = r1 - j < block ? r1 - j : block;
 
 					widen_rows(image, m, j, rows, scratch);
-					float_product(in, scratch, rows, y + (j - r0), ldy, product);
+					float_product(in, scratch, rows, y + (j - r0), ldy);
 				}
 			}
 			break;

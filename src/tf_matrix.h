@@ -45,7 +45,7 @@ typedef struct TfMatrix
 
 /*
  * Floats of scratch tf_matrix_product needs (for F16 and BF16: a block of
- * widened weights, and the product over it).
+ * widened weight rows).
  */
 #define TF_MATRIX_SCRATCH_FLOATS (128 * 1024)
 

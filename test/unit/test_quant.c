@@ -113,7 +113,7 @@ check_half_linear(const char *path, TfFormat format, int n, int rows, int cols)
 	int			r0 = rows / 3,
 				r1 = rows - rows / 5;
 	int			diff = 0;
-	bool		rows_kernel = n <= TF_ROWGEMM_MAX_ROWS && tf_cpu_level() >= TF_ISA_AVX2;
+	bool		rows_kernel = tf_rowgemm_suits(n);
 
 	for (size_t i = 0; i < elems; i++)
 	{
