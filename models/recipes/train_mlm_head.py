@@ -179,7 +179,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--passes", type=int, default=4, help="maskings of the training captions")
-    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--batch", type=int, default=512, help="masked pieces per step")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--max-len", type=int, default=128)

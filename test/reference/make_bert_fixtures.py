@@ -179,17 +179,22 @@ def make_minilm(out, gen):
     os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
 
 
+def write_random_model(out, cfg, model, state_dict, dtype, gen):
+    """Random weights for `model`, saved as `dtype` under the names
+    state_dict gives, and its config.json (torch_dtype names the dtype)."""
+    cfg.pop("dtype", None)
+    random_init(model, gen)
+    write_safetensors(os.path.join(out, "model.safetensors"), state_dict(model), dtype,
+                      metadata={"format": "pt"})
+    write_json(os.path.join(out, "config.json"), cfg)
+
+
 def make_odd(out, gen):
     """bert-odd: odd sizes, F16, BertForMaskedLM names, CLS pooling."""
     cfg = base_config(architectures=["BertForMaskedLM"], hidden_size=120, num_attention_heads=5,
                       num_hidden_layers=3, intermediate_size=250, max_position_embeddings=64,
                       hidden_act="gelu_new", layer_norm_eps=1e-6, torch_dtype="float16")
-    cfg.pop("dtype", None)
-    model = BertForMaskedLM(cfg, with_pooler=True)
-    random_init(model, gen)
-    write_safetensors(os.path.join(out, "model.safetensors"), masked_lm_state_dict(model), "F16",
-                      metadata={"format": "pt"})
-    write_json(os.path.join(out, "config.json"), cfg)
+    write_random_model(out, cfg, BertForMaskedLM(cfg, with_pooler=True), masked_lm_state_dict, "F16", gen)
     write_json(os.path.join(out, "modules.json"), modules(normalize=False))
     write_json(os.path.join(out, "1_Pooling", "config.json"), pooling_config(120, "cls"))
     copy_files(out, ["sentence_bert_config.json", "tokenizer.json", "tokenizer_config.json",
@@ -200,12 +205,7 @@ def make_bf16(out, gen):
     """bert-bf16: tiny, BF16, max pooling + Normalize, vocab.txt only."""
     cfg = base_config(hidden_size=64, num_attention_heads=2, num_hidden_layers=2, intermediate_size=128,
                       max_position_embeddings=128, type_vocab_size=1, torch_dtype="bfloat16")
-    cfg.pop("dtype", None)
-    model = BertModel(cfg)
-    random_init(model, gen)
-    write_safetensors(os.path.join(out, "model.safetensors"), bert_state_dict(model), "BF16",
-                      metadata={"format": "pt"})
-    write_json(os.path.join(out, "config.json"), cfg)
+    write_random_model(out, cfg, BertModel(cfg), bert_state_dict, "BF16", gen)
     write_json(os.path.join(out, "modules.json"), modules(normalize=True))
     write_json(os.path.join(out, "1_Pooling", "config.json"), pooling_config(64, "max"))
     os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
@@ -217,12 +217,7 @@ def make_untied(out, gen):
     cfg = base_config(architectures=["BertForMaskedLM"], hidden_size=48, num_attention_heads=3,
                       num_hidden_layers=2, intermediate_size=96, max_position_embeddings=32,
                       hidden_act="relu", tie_word_embeddings=False, torch_dtype="float32")
-    cfg.pop("dtype", None)
-    model = BertForMaskedLM(cfg)
-    random_init(model, gen)
-    write_safetensors(os.path.join(out, "model.safetensors"), masked_lm_state_dict(model), "F32",
-                      metadata={"format": "pt"})
-    write_json(os.path.join(out, "config.json"), cfg)
+    write_random_model(out, cfg, BertForMaskedLM(cfg), masked_lm_state_dict, "F32", gen)
     copy_files(out, ["vocab.txt"])
 
 
