@@ -76,11 +76,6 @@ fill_mask(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("model \"%s\" has no mask token in its vocabulary", ref.name)));
-	if (top_k < 1 || top_k > TF_FILL_MASK_MAX_TOP_K)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("top_k %d is out of range", top_k),
-				 errdetail("top_k must be between 1 and %d.", TF_FILL_MASK_MAX_TOP_K)));
 	utf8 = pgtf_text_utf8(PG_GETARG_TEXT_PP(0), &len);
 	mask_token = tf_vocab_token(ref.image, &m->tokenizer.vocab, m->mask_id, &mask_len);
 	in_text = count_occurrences(utf8, len, mask_token, mask_len);
@@ -92,6 +87,7 @@ fill_mask(PG_FUNCTION_ARGS)
 						 (int) mask_len, mask_token, (int) mask_len, mask_token)));
 
 	scratch = pgtf_compute_begin();
+	/* the core checks top_k (22023) */
 	if (!tf_fill_mask(ref.image, m, utf8, len, top_k, &r, &err))
 		pgtf_report(&err);
 	if (r.n_masks == 0)
