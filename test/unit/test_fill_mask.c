@@ -173,7 +173,7 @@ check_fixture(const char *dir)
 	const TfBertModel *m;
 	TfFillMask	r;
 
-	if (!ok(tf_model_load(dir, &arena, &err), "%s: loads", dir))
+	if (!ok(tf_model_load(dir, TF_PRECISION_EXACT, &arena, &err), "%s: loads", dir))
 	{
 		diag("%s (%s)", err.message, err.detail);
 		return;
@@ -225,7 +225,7 @@ check_headless(void)
 	TfFillMask	r;
 	const TfBertModel *m;
 
-	if (!ok(tf_model_load("test/fixtures/bert-minilm", &arena, &err), "bert-minilm (no head) loads"))
+	if (!ok(tf_model_load("test/fixtures/bert-minilm", TF_PRECISION_EXACT, &arena, &err), "bert-minilm (no head) loads"))
 		return;
 	m = TF_AT(arena.base, ((TfImageHeader *) arena.base)->model, TfBertModel);
 	ok(!m->mlm.present && strcmp(m->mlm.missing, "cls.predictions.transform.dense.weight") == 0,
