@@ -132,6 +132,8 @@ load_tokenizer(TfModelDir *dir, TfBertModel *m)
 
 		m->cls_id = tf_vocab_lookup(base, &m->tokenizer.vocab, specials[3], strlen(specials[3]));
 		m->sep_id = tf_vocab_lookup(base, &m->tokenizer.vocab, specials[1], strlen(specials[1]));
+		m->mask_id = tf_vocab_lookup(base, &m->tokenizer.vocab, specials[4], strlen(specials[4]));
+		m->pad_id = tf_vocab_lookup(base, &m->tokenizer.vocab, specials[2], strlen(specials[2]));
 		if (m->cls_id < 0 || m->sep_id < 0)
 			ok = tf_fail(dir->err, TF_ERR_FORMAT, "the vocabulary in \"%s\" lacks \"%s\" or \"%s\"",
 						 dir->path, specials[3], specials[1]);
@@ -357,7 +359,7 @@ tf_bert_load(TfModelDir *dir, int32_t *dim)
 		return 0;
 	}
 	if (!load_tokenizer(dir, &m) || !load_sentence_modules(dir, &m) ||
-		!load_weights(dir, &m))
+		!load_weights(dir, &m) || !tf_mlm_head_load(dir, m.vocab_size, m.hidden, &m.word_emb, &m.mlm))
 		return 0;
 	off = tf_arena_push(dir->arena, &m, sizeof(m), 64);
 	*dim = m.hidden;
@@ -377,8 +379,9 @@ tf_bert_tokenize(const void *image, const TfBertModel *m, const char *text,
 }
 
 /* Run the encoder over the packed texts (ids[T]) and pool each into
- * out[seqs->n, hidden]; *hp: float[T, hidden] scratch, which the blocks
- * may swap with s->tmp. */
+ * out[seqs->n, hidden] (out NULL: no pooling); *hp: float[T, hidden]
+ * scratch, which the blocks may swap with s->tmp, holds the final hidden
+ * states on return. */
 static void
 encode_chunk(const void *image, const TfBertModel *m, const int32_t *ids, const TfPacked *seqs,
 			 float **hp, TfLayerScratch *s, float *out)
@@ -414,7 +417,7 @@ encode_chunk(const void *image, const TfBertModel *m, const int32_t *ids, const 
 								m->layer_norm_eps, s);
 	}
 
-	for (int i = 0; i < seqs->n; i++)
+	for (int i = 0; i < seqs->n && out != NULL; i++)
 	{
 		const float *x = h + (size_t) seqs->starts[i] * H;
 		float	   *o = out + (size_t) i * H;
@@ -515,4 +518,21 @@ tf_bert_embed(const void *image, const TfBertModel *m, const char *const *texts,
 	tf_free(starts);
 	tf_free(counts);
 	return true;
+}
+
+int32_t
+tf_bert_hidden_states(const void *image, const TfBertModel *m, const char *text,
+					  size_t len, int32_t *ids, float **hidden)
+{
+	int			start = 0;
+	int			count = tf_bert_tokenize(image, m, text, len, ids);
+	TfPacked	seqs = {1, count, &start, &count};
+	float	   *h = tf_alloc_raw(sizeof(float) * (size_t) count * m->hidden);	/* float[count, hidden] */
+	TfLayerScratch s;
+
+	tf_layer_scratch_init(&s, count, m->hidden, m->intermediate, count);
+	encode_chunk(image, m, ids, &seqs, &h, &s, NULL);
+	tf_layer_scratch_free(&s);
+	*hidden = h;
+	return count;
 }

@@ -16,6 +16,7 @@
 #include "tf_kernels.h"
 #include "tf_layers.h"
 #include "tf_checkpoint.h"
+#include "tf_mlm_head.h"
 #include "tf_wordpiece.h"
 
 typedef enum TfPooling
@@ -47,12 +48,15 @@ typedef struct TfBertModel
 	bool		normalize;
 	int32_t		cls_id;
 	int32_t		sep_id;
+	int32_t		mask_id;		/* -1: the vocabulary has no mask token */
+	int32_t		pad_id;			/* -1: nor a padding token */
 	TfMatrix	word_emb;		/* [vocab_size, hidden] */
 	TfMatrix	pos_emb;		/* [max_positions, hidden] */
 	TfMatrix	type_emb;		/* [type_vocab_size, hidden] */
 	TfOffset	emb_norm_g;		/* float[hidden] */
 	TfOffset	emb_norm_b;		/* float[hidden] */
 	TfOffset	layer;			/* TfBertLayer[layers] */
+	TfMlmHead	mlm;			/* masked-LM head, when the checkpoint has one */
 	TfWordPiece tokenizer;
 } TfBertModel;
 
@@ -72,5 +76,11 @@ int32_t		tf_bert_tokenize(const void *image, const TfBertModel *m, const char *t
  * failure. The same path serves SQL's embed() and the unit tests. */
 bool		tf_bert_embed(const void *image, const TfBertModel *m, const char *const *texts,
 						  const size_t *lens, int n, float *out, TfError *err);
+
+/* The final hidden states of one text (tokenized and truncated as
+ * tf_bert_tokenize does into ids[m->max_tokens]): returns the token count
+ * n and sets *hidden to tf_alloc'd float[n, m->hidden] (tf_free it). */
+int32_t		tf_bert_hidden_states(const void *image, const TfBertModel *m, const char *text,
+								  size_t len, int32_t *ids, float **hidden);
 
 #endif							/* TF_BERT_H */

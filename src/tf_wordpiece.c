@@ -754,3 +754,90 @@ tf_wordpiece_build_from_vocab_txt(TfArena *arena, const char *data, size_t len,
 	tf_free(lens);
 	return ok;
 }
+
+/* Is id one of the tokenizer's special tokens? */
+static bool
+is_special(const void *image, const TfWordPiece *wp, int32_t id)
+{
+	const int32_t *special = TF_AT(image, wp->special_ids, const int32_t);
+
+	for (int32_t k = 0; k < wp->n_special; k++)
+		if (special[k] == id)
+			return true;
+	return false;
+}
+
+/* Append s[0..n) to out with the WordPiece decoder's cleanup applied: each
+ * pair (from, to) replaced everywhere, in turn. */
+static void
+append_cleaned(TfBuffer *out, const char *s, size_t n)
+{
+	static const char *const cleanup[][2] = {
+		{" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},
+		{" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"},
+	};
+	TfBuffer	cur,
+				next;
+
+	tf_buffer_init(&cur, n + 1);
+	tf_buffer_append(&cur, s, n);
+	for (size_t r = 0; r < sizeof(cleanup) / sizeof(cleanup[0]); r++)
+	{
+		size_t		flen = strlen(cleanup[r][0]);
+
+		tf_buffer_init(&next, cur.len + 1);
+		for (size_t i = 0; i < cur.len;)
+		{
+			if (i + flen <= cur.len && memcmp(cur.data + i, cleanup[r][0], flen) == 0)
+			{
+				tf_buffer_append(&next, cleanup[r][1], strlen(cleanup[r][1]));
+				i += flen;
+			}
+			else
+				tf_buffer_append(&next, cur.data + i++, 1);
+		}
+		tf_free(cur.data);
+		cur = next;
+	}
+	tf_buffer_append(out, cur.data, cur.len);
+	tf_free(cur.data);
+}
+
+char *
+tf_wordpiece_decode(const void *image, const TfWordPiece *wp, const int32_t *ids, int32_t n,
+					bool skip_special, size_t *len)
+{
+	const char *prefix = TF_AT(image, wp->prefix, const char);
+	TfBuffer	out;
+	TfBuffer	piece;
+	int32_t		kept = 0;
+
+	tf_buffer_init(&out, 64);
+	tf_buffer_init(&piece, 64);
+	for (int32_t i = 0; i < n; i++)
+	{
+		uint32_t	tlen;
+		const char *tok;
+
+		if (skip_special && is_special(image, wp, ids[i]))
+			continue;
+		tok = tf_vocab_token(image, &wp->vocab, ids[i], &tlen);
+		piece.len = 0;
+		/* after the first token: a continuation loses its prefix, any other
+		 * token is preceded by a space */
+		if (kept > 0 && wp->prefix_len > 0 && tlen >= wp->prefix_len &&
+			memcmp(tok, prefix, wp->prefix_len) == 0)
+			tf_buffer_append(&piece, tok + wp->prefix_len, tlen - wp->prefix_len);
+		else
+		{
+			if (kept > 0)
+				tf_buffer_append(&piece, " ", 1);
+			tf_buffer_append(&piece, tok, tlen);
+		}
+		append_cleaned(&out, piece.data, piece.len);
+		kept++;
+	}
+	tf_free(piece.data);
+	*len = out.len;
+	return out.data;
+}

@@ -110,4 +110,15 @@ bool		tf_wordpiece_build_from_vocab_txt(TfArena *arena, const char *data, size_t
 int32_t		tf_wordpiece_encode(const void *image, const TfWordPiece *wp, const char *text,
 								size_t len, int32_t *ids, int32_t max_ids);
 
+/*
+ * Text of ids[n], as Hugging Face's tokenizer.json WordPiece decoder gives
+ * it (tokenizer.decode with the fast tokenizer): special tokens dropped when
+ * skip_special; after the first kept token, a continuation piece loses its
+ * prefix and any other token gets a space before it; then the decoder's
+ * cleanup on each token (" ." -> ".", " ," -> ",", " 's" -> "'s", ...).
+ * Returns tf_alloc'd UTF-8, NUL-terminated; *len its bytes.
+ */
+char	   *tf_wordpiece_decode(const void *image, const TfWordPiece *wp, const int32_t *ids,
+								int32_t n, bool skip_special, size_t *len);
+
 #endif							/* TF_WORDPIECE_H */

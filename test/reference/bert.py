@@ -16,7 +16,8 @@ Semantics kept exactly as in Hugging Face:
     "gelu" = exact erf GELU, "gelu_new"/"gelu_pytorch_tanh" = tanh
     approximation, "relu"), output dense + residual + LayerNorm;
   * MLM head: transform dense + hidden_act + LayerNorm, then the decoder
-    tied to the word embeddings, plus cls.predictions.bias;
+    tied to the word embeddings (or its own weight when
+    tie_word_embeddings is false), plus cls.predictions.bias;
   * optional pooler: tanh(dense(h[:, 0])).
 sentence-transformers pooling: mean over the attention mask (the count
 clamped at 1e-9), the [CLS] vector, or max with padding set to -1e9;
@@ -179,7 +180,9 @@ class BertModel(nn.Module):
 
 
 class MLMHead(nn.Module):
-    """cls.predictions: transform (dense, act, LayerNorm) + tied decoder + bias."""
+    """cls.predictions: transform (dense, act, LayerNorm) + decoder + bias;
+    the decoder is the word embeddings (tie_word_embeddings, the default)
+    or, untied, its own weight (cls.predictions.decoder.weight)."""
 
     def __init__(self, cfg):
         super().__init__()
@@ -188,10 +191,13 @@ class MLMHead(nn.Module):
         self.act = ACTIVATIONS[cfg["hidden_act"]]
         self.LayerNorm = nn.LayerNorm(d, eps=cfg["layer_norm_eps"])
         self.bias = nn.Parameter(torch.zeros(cfg["vocab_size"]))
+        tied = cfg.get("tie_word_embeddings", True)
+        self.decoder = None if tied else nn.Parameter(torch.zeros(cfg["vocab_size"], d))
 
     def forward(self, h, word_embeddings):
         """h [..., d], word_embeddings [V, d] -> logits [..., V]."""
-        return self.LayerNorm(self.act(self.dense(h))) @ word_embeddings.T + self.bias
+        decoder = word_embeddings if self.decoder is None else self.decoder
+        return self.LayerNorm(self.act(self.dense(h))) @ decoder.T + self.bias
 
 
 class BertForMaskedLM(nn.Module):
@@ -225,6 +231,8 @@ def masked_lm_state_dict(model):
     out["cls.predictions.transform.LayerNorm.weight"] = head.LayerNorm.weight.detach()
     out["cls.predictions.transform.LayerNorm.bias"] = head.LayerNorm.bias.detach()
     out["cls.predictions.bias"] = head.bias.detach()
+    if head.decoder is not None:
+        out["cls.predictions.decoder.weight"] = head.decoder.detach()
     return {k: v.contiguous() for k, v in out.items()}
 
 
@@ -251,6 +259,8 @@ def load_masked_lm(cfg, sd):
         head.LayerNorm.weight.copy_(sd["cls.predictions.transform.LayerNorm.weight"])
         head.LayerNorm.bias.copy_(sd["cls.predictions.transform.LayerNorm.bias"])
         head.bias.copy_(sd.get("cls.predictions.bias", sd.get("cls.predictions.decoder.bias")))
+        if head.decoder is not None:
+            head.decoder.copy_(sd["cls.predictions.decoder.weight"])
     return model.eval()
 
 
@@ -292,14 +302,18 @@ class SentenceEmbedder:
             self.cfg = json.load(f)
         self.model = load_bert(self.cfg, read_safetensors(os.path.join(path, "model.safetensors")))
         self.tokenizer = BertTokenizer.from_dir(path)
-        with open(os.path.join(path, "modules.json")) as f:
-            modules = json.load(f)
-        pooling = next(m for m in modules if m["type"].endswith("Pooling"))
-        with open(os.path.join(path, pooling["path"], "config.json")) as f:
-            pcfg = json.load(f)
-        modes = [m for m in ("cls_token", "mean_tokens", "max_tokens") if pcfg.get("pooling_mode_" + m)]
-        self.pooling = {"cls_token": "cls", "mean_tokens": "mean", "max_tokens": "max"}[modes[0]]
-        self.normalize = any(m["type"].endswith("Normalize") for m in modules)
+        # a plain checkpoint (no modules.json): mean pooling, as
+        # sentence-transformers wraps one
+        self.pooling, self.normalize = "mean", False
+        if os.path.exists(os.path.join(path, "modules.json")):
+            with open(os.path.join(path, "modules.json")) as f:
+                modules = json.load(f)
+            pooling = next(m for m in modules if m["type"].endswith("Pooling"))
+            with open(os.path.join(path, pooling["path"], "config.json")) as f:
+                pcfg = json.load(f)
+            modes = [m for m in ("cls_token", "mean_tokens", "max_tokens") if pcfg.get("pooling_mode_" + m)]
+            self.pooling = {"cls_token": "cls", "mean_tokens": "mean", "max_tokens": "max"}[modes[0]]
+            self.normalize = any(m["type"].endswith("Normalize") for m in modules)
         self.max_length = self.cfg["max_position_embeddings"]
         sb = os.path.join(path, "sentence_bert_config.json")
         if os.path.exists(sb):

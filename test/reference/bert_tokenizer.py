@@ -198,6 +198,30 @@ class BertTokenizer:
         ids = [self.vocab.get(p, self.unk_id) for p in self.tokenize(text)][: max_length - 2]
         return [self.cls_id] + ids + [self.sep_id]
 
+    def decode(self, ids, skip_special_tokens=False):
+        """ids -> text, as tokenizer.decode with tokenizer.json's WordPiece
+        decoder (tokenizers' decoders/wordpiece.rs, cleanup on): special
+        tokens dropped when asked; after the first token, a "##" piece loses
+        its prefix and any other token gets a leading space; then each
+        token's string goes through the decoder's cleanup replacements."""
+        inv = getattr(self, "_inv", None) or {i: t for t, i in self.vocab.items()}
+        self._inv = inv
+        special_ids = {self.vocab[t] for t in self.specials}
+        tokens = [inv[i] for i in ids if not (skip_special_tokens and i in special_ids)]
+        out = []
+        for i, tok in enumerate(tokens):
+            if i != 0:
+                tok = tok[2:] if tok.startswith("##") else " " + tok
+            for a, b in WORDPIECE_CLEANUP:
+                tok = tok.replace(a, b)
+            out.append(tok)
+        return "".join(out)
+
+
+# tokenizers' WordPiece decoder cleanup, applied in this order
+WORDPIECE_CLEANUP = [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
+                     (" 'm", "'m"), (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")]
+
 
 def load_vocab(path):
     """vocab.txt -> {piece: line number}; trailing newline stripped only."""

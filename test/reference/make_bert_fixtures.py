@@ -29,6 +29,12 @@ normal(0, 0.05); so every tensor changes the result):
                max_position_embeddings 128, type_vocab_size 1, gelu; BF16;
                names without prefix; max pooling then Normalize; vocab.txt
                as the only tokenizer file and no sentence_bert_config.json.
+  bert-untied  hidden 48, 3 heads, 2 layers, intermediate 96,
+               max_position_embeddings 32, relu; F32; BertForMaskedLM with
+               tie_word_embeddings false: its own cls.predictions.decoder.weight;
+               vocab.txt only, no sentence-transformers files (mean pooling).
+  bert-embed-en  a copy of the shipped models/bert-embed-en (the real
+               weights), for the fill-mask parity on the shipped model.
 
 Each directory also holds:
   sentences.txt  the same lines for every model (UTF-8, one sentence per
@@ -40,6 +46,15 @@ Each directory also holds:
                    ids <token ids, [CLS] ... [SEP], space-separated>
                    emb <the pooled embedding (L2-normalized when the model
                         has a Normalize module), %.9g floats>
+The models with a masked-LM head (bert-odd, bert-untied, bert-embed-en)
+also hold fill_mask.txt: the fill-mask reference (test/reference/fill_mask.py)
+of fill_mask_inputs(max length) with top_k 10, per input the lines
+  text <the input>
+  ids <token ids as the model reads them>
+and per [MASK] kept after truncation
+  mask <its token index>
+  pred\t<token id>\t<probability %.9g>\t<token string>\t<filled-in text>  (10 lines)
+bert-minilm has no head: the error case.
 The truncation length is min(max_seq_length of sentence_bert_config.json
 when present, max_position_embeddings): [CLS] + the first (length - 2)
 word pieces + [SEP]. Token type ids are all 0. The reference is computed in
@@ -58,7 +73,8 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from bert import BertForMaskedLM, BertModel, SentenceEmbedder, bert_state_dict, masked_lm_state_dict  # noqa: E402
-from repo_data import BERT_TOKENIZER as TOKENIZER, read_sts  # noqa: E402
+from fill_mask import FillMasker  # noqa: E402
+from repo_data import BERT_TOKENIZER as TOKENIZER, SHIPPED_EMBEDDER, read_sts  # noqa: E402
 from safetensors_io import write_safetensors  # noqa: E402
 
 EXTRA_SENTENCES = [
@@ -163,17 +179,22 @@ def make_minilm(out, gen):
     os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
 
 
+def write_random_model(out, cfg, model, state_dict, dtype, gen):
+    """Random weights for `model`, saved as `dtype` under the names
+    state_dict gives, and its config.json (torch_dtype names the dtype)."""
+    cfg.pop("dtype", None)
+    random_init(model, gen)
+    write_safetensors(os.path.join(out, "model.safetensors"), state_dict(model), dtype,
+                      metadata={"format": "pt"})
+    write_json(os.path.join(out, "config.json"), cfg)
+
+
 def make_odd(out, gen):
     """bert-odd: odd sizes, F16, BertForMaskedLM names, CLS pooling."""
     cfg = base_config(architectures=["BertForMaskedLM"], hidden_size=120, num_attention_heads=5,
                       num_hidden_layers=3, intermediate_size=250, max_position_embeddings=64,
                       hidden_act="gelu_new", layer_norm_eps=1e-6, torch_dtype="float16")
-    cfg.pop("dtype", None)
-    model = BertForMaskedLM(cfg, with_pooler=True)
-    random_init(model, gen)
-    write_safetensors(os.path.join(out, "model.safetensors"), masked_lm_state_dict(model), "F16",
-                      metadata={"format": "pt"})
-    write_json(os.path.join(out, "config.json"), cfg)
+    write_random_model(out, cfg, BertForMaskedLM(cfg, with_pooler=True), masked_lm_state_dict, "F16", gen)
     write_json(os.path.join(out, "modules.json"), modules(normalize=False))
     write_json(os.path.join(out, "1_Pooling", "config.json"), pooling_config(120, "cls"))
     copy_files(out, ["sentence_bert_config.json", "tokenizer.json", "tokenizer_config.json",
@@ -184,16 +205,59 @@ def make_bf16(out, gen):
     """bert-bf16: tiny, BF16, max pooling + Normalize, vocab.txt only."""
     cfg = base_config(hidden_size=64, num_attention_heads=2, num_hidden_layers=2, intermediate_size=128,
                       max_position_embeddings=128, type_vocab_size=1, torch_dtype="bfloat16")
-    cfg.pop("dtype", None)
-    model = BertModel(cfg)
-    random_init(model, gen)
-    write_safetensors(os.path.join(out, "model.safetensors"), bert_state_dict(model), "BF16",
-                      metadata={"format": "pt"})
-    write_json(os.path.join(out, "config.json"), cfg)
+    write_random_model(out, cfg, BertModel(cfg), bert_state_dict, "BF16", gen)
     write_json(os.path.join(out, "modules.json"), modules(normalize=True))
     write_json(os.path.join(out, "1_Pooling", "config.json"), pooling_config(64, "max"))
     os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
     copy_files(out, ["vocab.txt"])
+
+
+def make_untied(out, gen):
+    """bert-untied: tiny, F32, BertForMaskedLM with an untied decoder."""
+    cfg = base_config(architectures=["BertForMaskedLM"], hidden_size=48, num_attention_heads=3,
+                      num_hidden_layers=2, intermediate_size=96, max_position_embeddings=32,
+                      hidden_act="relu", tie_word_embeddings=False, torch_dtype="float32")
+    write_random_model(out, cfg, BertForMaskedLM(cfg), masked_lm_state_dict, "F32", gen)
+    copy_files(out, ["vocab.txt"])
+
+
+def make_shipped(out, gen):
+    """bert-embed-en: the shipped model, copied."""
+    shutil.copytree(SHIPPED_EMBEDDER, out, dirs_exist_ok=True)
+
+
+def fill_mask_inputs(max_length):
+    """Fill-mask inputs for a model reading max_length tokens: one, several
+    and only [MASK]s, [MASK] glued to a word, accents, punctuation that the
+    decoder's cleanup joins, a [MASK] in the last place that fits, and one
+    cut off by the truncation beside one kept."""
+    words = max_length - 3
+    return [
+        "a man is riding a [MASK].",
+        "The capital of France is [MASK].",
+        "[MASK] dog runs on the [MASK] beach, and [MASK] children play.",
+        "[MASK]",
+        "two women are [MASK]ing in the park",
+        "Crème brûlée [MASK] à la française, naïve café",
+        "it's a [MASK] day , isn't it ? he said , don't you think !",
+        "a [MASK] [MASK] [MASK] [MASK] [MASK] [MASK] [MASK] [MASK].",
+        "word " * words + "[MASK]",
+        "[MASK] " + "word " * words + "[MASK] is cut off",
+    ]
+
+
+def write_fill_mask_reference(out, top_k=10):
+    """fill_mask.txt: the reference fill-mask of fill_mask_inputs()."""
+    fm = FillMasker(out)
+    with open(os.path.join(out, "fill_mask.txt"), "w", encoding="utf-8", newline="\n") as f:
+        for text in fill_mask_inputs(fm.max_length):
+            ids, masks = fm(text, top_k)
+            f.write(f"text {text}\n")
+            f.write("ids " + " ".join(map(str, ids)) + "\n")
+            for pos, preds in masks:
+                f.write(f"mask {pos}\n")
+                for token_id, score, token, sequence in preds:
+                    f.write(f"pred\t{token_id}\t{score:.9g}\t{token}\t{sequence}\n")
 
 
 def write_reference(out, lines):
@@ -216,12 +280,15 @@ def main():
     lines = sentences()
     assert all("\n" not in s and "\r" not in s for s in lines)
     for i, (name, make) in enumerate((("bert-minilm", make_minilm), ("bert-odd", make_odd),
-                                      ("bert-bf16", make_bf16))):
+                                      ("bert-bf16", make_bf16), ("bert-untied", make_untied),
+                                      ("bert-embed-en", make_shipped))):
         out = os.path.join(args.out, name)
         shutil.rmtree(out, ignore_errors=True)
         os.makedirs(out)
         make(out, torch.Generator().manual_seed(1000 + i))
         write_reference(out, lines)
+        if name != "bert-minilm" and name != "bert-bf16":
+            write_fill_mask_reference(out)
         print(f"wrote {out}")
 
 

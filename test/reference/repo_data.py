@@ -17,6 +17,7 @@ BERT_TOKENIZER = os.path.join(DATA, "tokenizers", "bert-base-uncased")
 MARIAN_TOKENIZER = os.path.join(DATA, "tokenizers", "opus-mt-en-mg")
 STS_DEV = os.path.join(DATA, "stsbenchmark", "sts-dev.csv")
 MULTI30K = os.path.join(DATA, "multi30k", "task1")
+SHIPPED_EMBEDDER = os.path.join(ROOT, "models", "bert-embed-en")
 
 
 def read_gz_lines(path, n=None):
