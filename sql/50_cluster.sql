@@ -8,10 +8,14 @@
 -- checkpoint loaded under the name has that hash, else ERRORs, and ignores
 -- the session's settings: the result depends on the arguments only, hence
 -- IMMUTABLE (generated columns, index expressions, Citus' push-down of
--- UPDATEs to the workers). STRICT embed: a NULL input gives NULL.
+-- UPDATEs to the workers). The thread count and the instruction set change
+-- the last bits of a result (sums in another order), so each call runs with
+-- one thread and the server's own choice of instruction set, whatever the
+-- session set. STRICT embed: a NULL input gives NULL.
 CREATE FUNCTION embed_pinned(input text, model_ref text) RETURNS real[]
     AS 'MODULE_PATHNAME', 'embed_pinned'
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000
+    SET transformer.threads = 1 SET transformer.instruction_set = 'auto';
 
 -- NULL num_beams or max_length: the checkpoint's own generation config
 -- (part of the hash), never transformer.num_beams/max_length.
@@ -19,7 +23,8 @@ CREATE FUNCTION translate_pinned(input text, model_ref text,
                                  num_beams integer DEFAULT NULL, max_length integer DEFAULT NULL)
     RETURNS text
     AS 'MODULE_PATHNAME', 'translate_pinned'
-    LANGUAGE C IMMUTABLE PARALLEL SAFE COST 100000;
+    LANGUAGE C IMMUTABLE PARALLEL SAFE COST 100000
+    SET transformer.threads = 1 SET transformer.instruction_set = 'auto';
 
 -- The pinned reference of the model loaded as `name`: 'name@' and the first
 -- 12 hex digits of its content hash.
