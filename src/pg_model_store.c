@@ -691,7 +691,6 @@ pgtf_model_lookup(const char *name, TfArch arch, const char *default_guc)
 				 errhint("Load the checkpoint the reference was written for, or refer to this one as '%s@%.12s' (results computed with the old one are then stale).",
 						 name, lm->content_hash)));
 	ref.name = lm->name;
-	ref.content_hash = lm->content_hash;
 	ref.image = lm->image;
 	ref.header = lm->image;
 	ref.model = (const char *) lm->image + ref.header->model;

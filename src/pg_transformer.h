@@ -36,7 +36,6 @@ void		pgtf_jobs_init(void);	/* pg_job_worker.c: max_job_workers, job launcher */
 typedef struct PgtfModelRef
 {
 	const char *name;
-	const char *content_hash;		/* PGTF_CONTENT_HASH_LEN hex digits */
 	const void *image;				/* the model image's first byte */
 	const TfImageHeader *header;
 	const void *model;				/* TfBertModel or TfMarianModel */
