@@ -5,7 +5,7 @@
 \getenv fixtures FIXTURES
 \set ON_ERROR_STOP 1
 BEGIN;
-SELECT plan(30);
+SELECT plan(31);
 
 -- The reference hash, by PostgreSQL's own sha256() over the files as
 -- pg_ls_dir lists them: the definition in src/pg_model_hash.c, computed
@@ -48,6 +48,11 @@ SELECT is((SELECT content_hash FROM transformer.models WHERE name = 'tap-pin-bf1
 SELECT isnt((SELECT content_hash FROM transformer.models WHERE name = 'tap-pin-bf16'),
             (SELECT content_hash FROM transformer.models WHERE name = 'bert-minilm'),
             'another checkpoint has another hash');
+SELECT transformer.load_model('tap-pin-int8', 'bert-minilm', 'int8');
+SELECT isnt((SELECT content_hash FROM transformer.models WHERE name = 'tap-pin-int8'),
+            (SELECT content_hash FROM transformer.models WHERE name = 'bert-minilm'),
+            'the same files at another precision have another hash');
+SELECT transformer.unload_model('tap-pin-int8');
 
 -- embed_pinned() equals embed(), bit for bit, over many scripts and lengths
 CREATE TEMP TABLE texts(id serial, body text);
