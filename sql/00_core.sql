@@ -73,7 +73,7 @@ GRANT EXECUTE ON FUNCTION transformer.unload_model(text) TO pg_read_server_files
 CREATE FUNCTION transformer.model_info(
         OUT name text, OUT architecture text, OUT dimensions integer,
         OUT parameters bigint, OUT "precision" text, OUT bytes bigint, OUT held text,
-        OUT path text)
+        OUT path text, OUT content_hash text)
     RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'model_info'
     LANGUAGE C VOLATILE PARALLEL RESTRICTED;

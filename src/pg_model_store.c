@@ -82,6 +82,7 @@ typedef struct StoreEntry
 	const void *huge_image;
 	dsm_handle	handle;			/* dynamic: its segment */
 	TfImageHeader header;		/* a copy, for the models view */
+	char		content_hash[PGTF_CONTENT_HASH_LEN + 1];	/* of the files read */
 } StoreEntry;
 
 /* The shared table, followed by the preloaded images (64-byte aligned). */
@@ -102,6 +103,7 @@ typedef struct LocalModel
 	const void *image;
 	dsm_segment *segment;		/* dynamic */
 	MemoryContext context;		/* local: holds the image */
+	char		content_hash[PGTF_CONTENT_HASH_LEN + 1];
 } LocalModel;
 
 /* A model named by transformer.models, as the postmaster prepared it. */
@@ -114,6 +116,7 @@ typedef struct PreloadSpec
 	Size		reserved;		/* else bytes reserved for it in the main
 								 * segment (0 for neither: it failed to load) */
 	TfArena		arena;			/* the image until it is copied into place */
+	char		content_hash[PGTF_CONTENT_HASH_LEN + 1];
 } PreloadSpec;
 
 static char *models_setting = NULL;	/* transformer.models */
@@ -204,14 +207,19 @@ parse_precision(const char *name, const char *where)
 }
 
 /* Load a model directory into an arena in `context` (the arena's memory
- * belongs to it), its weights in `precision`. False with err filled on
- * failure. */
+ * belongs to it), its weights in `precision`, and hash its files (and the
+ * precision) into content_hash (hex, PGTF_CONTENT_HASH_LEN + 1 bytes).
+ * False with err filled on failure. */
 static bool
 load_image(const char *path, TfPrecision precision, MemoryContext context, TfArena *arena,
-		   TfError *err)
+		   char *content_hash, TfError *err)
 {
 	MemoryContext old = MemoryContextSwitchTo(context);
 	bool		ok = tf_model_load(path, precision, arena, err);
+
+	if (ok)
+		pgtf_model_content_hash(path, precision == TF_PRECISION_EXACT ? NULL : tf_precision_name(precision),
+								content_hash);
 
 	MemoryContextSwitchTo(old);
 	return ok;
@@ -310,7 +318,8 @@ preload_one(PreloadSpec *spec, const ModelListEntry *entry)
 		TfError		err;
 
 		strlcpy(spec->path, pgtf_resolve_model_path(entry->path), MAXPGPATH);
-		if (load_image(spec->path, spec->precision, preload_context, &spec->arena, &err))
+		if (load_image(spec->path, spec->precision, preload_context, &spec->arena, spec->content_hash,
+					   &err))
 		{
 			place_in_huge_pages(spec);
 			if (spec->huge_image == NULL)
@@ -373,7 +382,7 @@ place_preloaded(PreloadSpec *spec, Size offset)
 		memcpy((char *) store + offset, spec->arena.base, spec->arena.size);
 		return true;
 	}
-	if (!load_image(spec->path, spec->precision, preload_context, &arena, &err))
+	if (!load_image(spec->path, spec->precision, preload_context, &arena, spec->content_hash, &err))
 	{
 		ereport(WARNING, (errmsg("transformer: could not reload model \"%s\": %s", spec->name, err.message)));
 		return false;
@@ -430,6 +439,7 @@ store_shmem_startup(void)
 			e->generation = store->next_generation++;
 			e->huge_image = spec->huge_image;
 			e->header = *(const TfImageHeader *) image;
+			strlcpy(e->content_hash, spec->content_hash, sizeof(e->content_hash));
 		}
 	}
 	LWLockRelease(AddinShmemInitLock);
@@ -561,15 +571,17 @@ load_local(const char *name, const char *path, TfPrecision precision, const char
 											  ALLOCSET_DEFAULT_SIZES);
 	TfArena		arena;
 	TfError		err;
+	char		content_hash[PGTF_CONTENT_HASH_LEN + 1];
 	LocalModel *lm;
 
-	if (!load_image(path, precision, cxt, &arena, &err))
+	if (!load_image(path, precision, cxt, &arena, content_hash, &err))
 	{
 		MemoryContextDelete(cxt);
 		pgtf_report(&err);
 	}
 	ereport(NOTICE, (errmsg(notice, name), errhint("%s", hint)));
 	lm = new_local(name);
+	strlcpy(lm->content_hash, content_hash, sizeof(lm->content_hash));
 	strlcpy(lm->path, path, MAXPGPATH);
 	lm->held = HELD_LOCAL;
 	lm->image = arena.base;
@@ -634,6 +646,7 @@ attach_shared(const char *name)
 		strlcpy(lm->path, e->path, MAXPGPATH);
 		lm->generation = e->generation;
 		lm->held = e->held;
+		strlcpy(lm->content_hash, e->content_hash, sizeof(lm->content_hash));
 		lm->segment = seg;
 		if (seg != NULL)
 			lm->image = dsm_segment_address(seg);
@@ -649,9 +662,13 @@ pgtf_model_lookup(const char *name, TfArch arch, const char *default_guc)
 {
 	LocalModel *lm;
 	PgtfModelRef	ref;
+	char	   *pinned_name;
+	char	   *hash_prefix = NULL;
 
 	if (name == NULL)
 		name = GetConfigOption(default_guc, false, false);
+	if (pgtf_split_model_ref(name, &pinned_name, &hash_prefix))
+		name = pinned_name;
 	if (store != NULL)
 		lm = attach_shared(name);
 	else
@@ -666,6 +683,13 @@ pgtf_model_lookup(const char *name, TfArch arch, const char *default_guc)
 				 errmsg("model \"%s\" is not loaded", name),
 				 errhint("Loaded models: %s. Load one with transformer.load_model(name, path).",
 						 loaded_model_names())));
+	if (hash_prefix != NULL && strncmp(lm->content_hash, hash_prefix, strlen(hash_prefix)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" is not the checkpoint %s@%s", name, name, hash_prefix),
+				 errdetail("The checkpoint loaded as \"%s\" has content hash %s.", name, lm->content_hash),
+				 errhint("Load the checkpoint the reference was written for, or refer to this one as '%s@%.12s' (results computed with the old one are then stale).",
+						 name, lm->content_hash)));
 	ref.name = lm->name;
 	ref.image = lm->image;
 	ref.header = lm->image;
@@ -707,6 +731,7 @@ load_model(PG_FUNCTION_ARGS)
 	MemoryContext cxt;
 	TfArena		arena;
 	TfError		err;
+	char		content_hash[PGTF_CONTENT_HASH_LEN + 1];
 
 	check_load_privilege("load");
 	check_model_name(name);
@@ -726,7 +751,7 @@ load_model(PG_FUNCTION_ARGS)
 	}
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "transformer load", ALLOCSET_DEFAULT_SIZES);
-	if (!load_image(path, precision, cxt, &arena, &err))
+	if (!load_image(path, precision, cxt, &arena, content_hash, &err))
 		pgtf_report(&err);
 	{
 		dsm_segment *seg = dsm_create(arena.size, 0);
@@ -757,6 +782,7 @@ load_model(PG_FUNCTION_ARGS)
 			free_entry->generation = store->next_generation++;
 			free_entry->handle = dsm_segment_handle(seg);
 			free_entry->header = *(TfImageHeader *) dsm_segment_address(seg);
+			strlcpy(free_entry->content_hash, content_hash, sizeof(free_entry->content_hash));
 		}
 		LWLockRelease(store->lock);
 		/* this backend attaches again on first use, like any other */
@@ -833,10 +859,10 @@ unload_model(PG_FUNCTION_ARGS)
 /* Emit one row of the models view. */
 static void
 emit_model_row(Tuplestorestate *ts, TupleDesc desc, const char *name, const char *path,
-			   const TfImageHeader *h, ModelHeld held)
+			   const TfImageHeader *h, ModelHeld held, const char *content_hash)
 {
-	Datum		values[8];
-	bool		nulls[8] = {0};
+	Datum		values[9];
+	bool		nulls[9] = {0};
 	char		formats[64];
 
 	tf_image_formats(h, formats, sizeof(formats));
@@ -848,6 +874,7 @@ emit_model_row(Tuplestorestate *ts, TupleDesc desc, const char *name, const char
 	values[5] = Int64GetDatum((int64) h->image_bytes);
 	values[6] = CStringGetTextDatum(held_names[held]);
 	values[7] = CStringGetTextDatum(path);
+	values[8] = CStringGetTextDatum(content_hash);
 	tuplestore_putvalues(ts, desc, values, nulls);
 }
 
@@ -866,13 +893,15 @@ model_info(PG_FUNCTION_ARGS)
 			StoreEntry *e = &store->entries[i];
 
 			if (e->in_use)
-				emit_model_row(rsinfo->setResult, rsinfo->setDesc, e->name, e->path, &e->header, e->held);
+				emit_model_row(rsinfo->setResult, rsinfo->setDesc, e->name, e->path, &e->header, e->held,
+							   e->content_hash);
 		}
 		LWLockRelease(store->lock);
 	}
 	else
 		for (int i = 0; i < n_local_models; i++)
 			emit_model_row(rsinfo->setResult, rsinfo->setDesc, local_models[i].name,
-						   local_models[i].path, local_models[i].image, HELD_LOCAL);
+						   local_models[i].path, local_models[i].image, HELD_LOCAL,
+						   local_models[i].content_hash);
 	return (Datum) 0;
 }

@@ -29,6 +29,9 @@ void		pgtf_jobs_init(void);	/* pg_job_worker.c: max_job_workers, job launcher */
 
 /* ---- pg_model_store.c: the models the backends share ---- */
 
+/* Hex digits of a checkpoint's content hash (SHA-256) */
+#define PGTF_CONTENT_HASH_LEN 64
+
 /* A model found by name, valid until the end of the current statement. */
 typedef struct PgtfModelRef
 {
@@ -40,12 +43,39 @@ typedef struct PgtfModelRef
 
 /* Look up `name` (NULL: the setting `default_guc` names) and check it is
  * of architecture `arch` (0: any); ERROR with a hint listing the loaded models when
- * there is none. */
+ * there is none. A reference "name@hash" (hash: a prefix of the content
+ * hash, pg_pinned.c) also checks that the loaded checkpoint is that one. */
 PgtfModelRef	pgtf_model_lookup(const char *name, TfArch arch, const char *default_guc);
 
 /* Resolve a model path: relative paths inside transformer.model_directory,
  * absolute ones must lie inside it. Returns a palloc'd canonical path. */
 char	   *pgtf_resolve_model_path(const char *path);
+
+/* ---- pg_model_hash.c: content hashes of checkpoint directories ---- */
+
+/* SHA-256 over the files of checkpoint directory `dir` (and `precision`,
+ * the name of a precision other than exact, or NULL), as hex into
+ * hex[PGTF_CONTENT_HASH_LEN + 1]; ERROR when a file cannot be read. */
+void		pgtf_model_content_hash(const char *dir, const char *precision, char *hex);
+
+/* ---- pg_pinned.c: model references pinned to a checkpoint ---- */
+
+/* Split "name@hash" at the '@' into *name and *hash_prefix (palloc'd);
+ * false, with both untouched, for a plain name. ERROR when the hash part is
+ * not 12 to 64 lowercase hex digits. */
+bool		pgtf_split_model_ref(const char *ref, char **name, char **hash_prefix);
+
+/* ---- pg_embed.c ---- */
+
+/* embed(input text, model text DEFAULT NULL) RETURNS real[] */
+extern PGDLLEXPORT Datum embed(PG_FUNCTION_ARGS);
+
+/* ---- pg_translate.c ---- */
+
+/* translate() over argument 0, a text (`array` false) or a text[]; with
+ * `session_settings` false, transformer.num_beams and max_length are not
+ * consulted (the pinned variant: its result depends on its arguments only). */
+Datum		pgtf_translate_call(FunctionCallInfo fcinfo, bool array, bool session_settings);
 
 /* ---- pg_core.c: the bridge to the core ---- */
 

@@ -44,17 +44,18 @@ pgtf_translate_init(void)
 
 /*
  * Translate texts[n] (UTF-8) with the model `ref` into results[n] (text
- * values): the session's settings, then this call's arguments (num_beams
+ * values): the session's settings (unless `session_settings` is false),
+ * then this call's arguments (num_beams
  * at 2, max_length at 3) over the model's generation config. Scratch
  * memory in a context of its own.
  */
 static void
 run_translate(FunctionCallInfo fcinfo, const PgtfModelRef *ref, const char *const *texts,
-			  const size_t *lens, int n, text **results)
+			  const size_t *lens, int n, bool session_settings, text **results)
 {
 	TfGenerateOverrides session = {
-		.has_num_beams = num_beams_setting > 0, .num_beams = num_beams_setting,
-		.has_max_length = max_length_setting > 0, .max_length = max_length_setting,
+		.has_num_beams = session_settings && num_beams_setting > 0, .num_beams = num_beams_setting,
+		.has_max_length = session_settings && max_length_setting > 0, .max_length = max_length_setting,
 	};
 	TfGenerateOverrides call = {
 		.has_num_beams = PG_NARGS() > 2 && !PG_ARGISNULL(2),
@@ -84,8 +85,8 @@ run_translate(FunctionCallInfo fcinfo, const PgtfModelRef *ref, const char *cons
  * translation, or the translations in the same positions (NULL for NULL),
  * decoded in batches.
  */
-static Datum
-translate_call(FunctionCallInfo fcinfo, bool array)
+Datum
+pgtf_translate_call(FunctionCallInfo fcinfo, bool array, bool session_settings)
 {
 	ArrayType  *arr = NULL;
 	Datum	   *elems;
@@ -114,7 +115,7 @@ translate_call(FunctionCallInfo fcinfo, bool array)
 	}
 	results = palloc(sizeof(text *) * (k + 1));
 	/* with k = 0 too: the options are checked all the same */
-	run_translate(fcinfo, &ref, texts, lens, k, results);
+	run_translate(fcinfo, &ref, texts, lens, k, session_settings, results);
 	if (!array)
 		PG_RETURN_TEXT_P(results[0]);
 	elems = palloc(sizeof(Datum) * (n + 1));
@@ -132,12 +133,12 @@ translate_call(FunctionCallInfo fcinfo, bool array)
 Datum
 translate_text(PG_FUNCTION_ARGS)
 {
-	return translate_call(fcinfo, false);
+	return pgtf_translate_call(fcinfo, false, true);
 }
 
 /* translate(inputs text[], ...) RETURNS text[] */
 Datum
 translate_batch(PG_FUNCTION_ARGS)
 {
-	return translate_call(fcinfo, true);
+	return pgtf_translate_call(fcinfo, true, true);
 }
