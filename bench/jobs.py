@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Figure 8: table jobs (transformer.create_job): backfill speed, the latency
+"""Figure 9: table jobs (transformer.create_job): backfill speed, the latency
 from a committed INSERT to its target being filled, the trigger's overhead.
 
     /usr/bin/python3 bench/jobs.py      (bench/run calls it)
@@ -218,7 +218,7 @@ def ratio(a, b):
 def main():
     if not DATA_DIR:
         raise SystemExit("bench/jobs.py: BENCH_DATA_DIR (the cluster's data directory) is not set")
-    section("8. Table jobs (bench/jobs.py): backfill, insert-to-filled latency, trigger overhead")
+    section("9. Table jobs (bench/jobs.py): backfill, insert-to-filled latency, trigger overhead")
     texts = {task: sentences(spec["rows"]) if task == "embed" else multi30k("val.en", spec["rows"])
              for task, spec in TASKS.items()}
     rates = {task: {} for task in TASKS}
