@@ -152,7 +152,7 @@ void
 tf_attention(const float *q, int ldq, const float *k, int ldk,
 			 const float *v, int ldv, float *out, int ldo,
 			 int Tq, int Tk, int heads, int head_dim, float scale,
-			 float *scratch)
+			 float *scratch, float *probs)
 {
 	for (int h = 0; h < heads; h++)
 	{
@@ -162,6 +162,8 @@ tf_attention(const float *q, int ldq, const float *k, int ldk,
 		tf_sgemm(false, true, Tq, Tk, head_dim, scale, q + col, ldq, k + col, ldk,
 				 0.0f, scratch, Tk);
 		tf_softmax_rows(scratch, Tq, Tk);
+		if (probs != NULL)
+			memcpy(probs + (size_t) h * Tq * Tk, scratch, sizeof(float) * Tq * Tk);
 		/* out_h[Tq, hd] = scratch[Tq, Tk] @ v_h[Tk, hd] */
 		tf_sgemm(false, false, Tq, head_dim, Tk, 1.0f, scratch, Tk, v + col, ldv,
 				 0.0f, out + col, ldo);

@@ -47,12 +47,13 @@ void		tf_log_softmax(float *x, int n);
  * sequence's length are simply not passed: that is the padding mask. (The
  * decoder's causal self-attention reads each hypothesis' own earlier
  * steps through its history: tf_marian.c, attend_history.)
- * scratch: float[Tq * Tk].
+ * scratch: float[Tq * Tk]. probs: NULL, or float[heads, Tq, Tk] that
+ * receives the attention probabilities (after softmax) of every head.
  */
 void		tf_attention(const float *q, int ldq, const float *k, int ldk,
 						 const float *v, int ldv, float *out, int ldo,
 						 int Tq, int Tk, int heads, int head_dim, float scale,
-						 float *scratch);
+						 float *scratch, float *probs);
 
 /* Marian's static sinusoidal table out[n_pos, dim]: the first ceil(dim/2)
  * columns sin(p / 10000^(2j/dim)), the rest cos(...), not interleaved. */

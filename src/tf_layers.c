@@ -100,7 +100,7 @@ tf_layer_scratch_free(TfLayerScratch *s)
 void
 tf_self_attention_forward(const void *image, const TfAttentionBlock *b,
 						  float **h, int d, int heads, float eps,
-						  const TfPacked *seqs, TfLayerScratch *s)
+						  const TfPacked *seqs, TfLayerScratch *s, float *probs)
 {
 	int			hd = d / heads;
 
@@ -111,7 +111,8 @@ tf_self_attention_forward(const void *image, const TfAttentionBlock *b,
 		const float *q = s->qkv + (size_t) seqs->starts[i] * 3 * d;
 
 		tf_attention(q, 3 * d, q + d, 3 * d, q + 2 * d, 3 * d, s->ctx + (size_t) seqs->starts[i] * d, d,
-					 seqs->lens[i], seqs->lens[i], heads, hd, 1.0f / sqrtf((float) hd), s->scores);
+					 seqs->lens[i], seqs->lens[i], heads, hd, 1.0f / sqrtf((float) hd), s->scores,
+					 probs);
 	}
 	tf_attention_output(image, b, h, seqs->T, d, eps, s);
 }
