@@ -90,6 +90,7 @@ fixtures:
 	/usr/bin/python3 test/reference/make_bert_fixtures.py --out test/fixtures
 	/usr/bin/python3 test/reference/make_marian_fixtures.py --out test/fixtures
 	/usr/bin/python3 test/reference/make_broken_fixtures.py --out test/fixtures
+	/usr/bin/python3 test/reference/make_attention_reference.py --fixtures test/fixtures
 	touch test/fixtures/.complete
 
 bench:

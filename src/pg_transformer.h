@@ -16,6 +16,7 @@
 #include "fmgr.h"
 #include "utils/array.h"
 
+#include "tf_generate.h"
 #include "tf_model.h"
 #include "tf_runtime.h"
 
@@ -26,6 +27,15 @@ void		pgtf_store_init(void);	/* pg_model_store.c: models, model_directory, shmem
 void		pgtf_embed_init(void);	/* pg_embed.c: embedding_model */
 void		pgtf_translate_init(void);	/* pg_translate.c: translation_model, num_beams, max_length */
 void		pgtf_jobs_init(void);	/* pg_job_worker.c: max_job_workers, job launcher */
+
+/* ---- pg_translate.c: decoding options ---- */
+
+/* The overrides of a translate()-like call: *session from the settings
+ * transformer.num_beams and max_length, *call from its arguments num_beams
+ * (number argno) and max_length (argno + 1), each NULL or absent meaning
+ * "not set". */
+void		pgtf_generate_overrides(FunctionCallInfo fcinfo, int argno,
+									TfGenerateOverrides *session, TfGenerateOverrides *call);
 
 /* ---- pg_model_store.c: the models the backends share ---- */
 

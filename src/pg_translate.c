@@ -42,6 +42,24 @@ pgtf_translate_init(void)
 							PGC_USERSET, 0, NULL, NULL, NULL);
 }
 
+void
+pgtf_generate_overrides(FunctionCallInfo fcinfo, int argno, TfGenerateOverrides *session,
+						TfGenerateOverrides *call)
+{
+	memset(session, 0, sizeof(*session));
+	memset(call, 0, sizeof(*call));
+	session->has_num_beams = num_beams_setting > 0;
+	session->num_beams = num_beams_setting;
+	session->has_max_length = max_length_setting > 0;
+	session->max_length = max_length_setting;
+	call->has_num_beams = PG_NARGS() > argno && !PG_ARGISNULL(argno);
+	call->has_max_length = PG_NARGS() > argno + 1 && !PG_ARGISNULL(argno + 1);
+	if (call->has_num_beams)
+		call->num_beams = PG_GETARG_INT32(argno);
+	if (call->has_max_length)
+		call->max_length = PG_GETARG_INT32(argno + 1);
+}
+
 /*
  * Translate texts[n] (UTF-8) with the model `ref` into results[n] (text
  * values): the session's settings (unless `session_settings` is false),
@@ -53,24 +71,17 @@ static void
 run_translate(FunctionCallInfo fcinfo, const PgtfModelRef *ref, const char *const *texts,
 			  const size_t *lens, int n, bool session_settings, text **results)
 {
-	TfGenerateOverrides session = {
-		.has_num_beams = session_settings && num_beams_setting > 0, .num_beams = num_beams_setting,
-		.has_max_length = session_settings && max_length_setting > 0, .max_length = max_length_setting,
-	};
-	TfGenerateOverrides call = {
-		.has_num_beams = PG_NARGS() > 2 && !PG_ARGISNULL(2),
-		.has_max_length = PG_NARGS() > 3 && !PG_ARGISNULL(3),
-	};
+	TfGenerateOverrides session;
+	TfGenerateOverrides call;
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext scratch;
 	char	  **out = palloc(sizeof(char *) * (n + 1));
 	size_t	   *out_lens = palloc(sizeof(size_t) * (n + 1));
 	TfError		err;
 
-	if (call.has_num_beams)
-		call.num_beams = PG_GETARG_INT32(2);
-	if (call.has_max_length)
-		call.max_length = PG_GETARG_INT32(3);
+	pgtf_generate_overrides(fcinfo, 2, &session, &call);
+	if (!session_settings)
+		memset(&session, 0, sizeof(session));
 	scratch = pgtf_compute_begin();
 	if (!tf_marian_translate(ref->image, ref->model, &session, &call, texts, lens, n, out, out_lens, &err))
 		pgtf_report(&err);

@@ -381,10 +381,11 @@ tf_bert_tokenize(const void *image, const TfBertModel *m, const char *text,
 /* Run the encoder over the packed texts (ids[T]) and pool each into
  * out[seqs->n, hidden] (out NULL: no pooling); *hp: float[T, hidden]
  * scratch, which the blocks may swap with s->tmp, holds the final hidden
- * states on return. */
+ * states on return. probs: NULL, or (one text) float[layers, heads, T, T]
+ * that receives every layer's attention probabilities. */
 static void
 encode_chunk(const void *image, const TfBertModel *m, const int32_t *ids, const TfPacked *seqs,
-			 float **hp, TfLayerScratch *s, float *out)
+			 float **hp, TfLayerScratch *s, float *out, float *probs)
 {
 	float	   *h = *hp;
 	const TfBertLayer *layers = TF_AT(image, m->layer, const TfBertLayer);
@@ -412,7 +413,8 @@ encode_chunk(const void *image, const TfBertModel *m, const int32_t *ids, const 
 	for (int l = 0; l < m->layers; l++)
 	{
 		tf_check_interrupts();
-		tf_self_attention_forward(image, &layers[l].attn, &h, H, m->heads, m->layer_norm_eps, seqs, s);
+		tf_self_attention_forward(image, &layers[l].attn, &h, H, m->heads, m->layer_norm_eps, seqs, s,
+								  probs ? probs + (size_t) l * m->heads * seqs->T * seqs->T : NULL);
 		tf_feed_forward_forward(image, &layers[l].ffn, &h, seqs->T, H, m->intermediate, m->act,
 								m->layer_norm_eps, s);
 	}
@@ -505,7 +507,7 @@ tf_bert_embed(const void *image, const TfBertModel *m, const char *const *texts,
 			tf_layer_scratch_init(&s, capacity, m->hidden, m->intermediate,
 								  capacity < max_tok ? capacity : max_tok);
 		}
-		encode_chunk(image, m, ids, &seqs, &h, &s, out + (size_t) first * m->hidden);
+		encode_chunk(image, m, ids, &seqs, &h, &s, out + (size_t) first * m->hidden, NULL);
 		memmove(ids, ids + seqs.T, sizeof(int32_t) * carried);
 		first += seqs.n;
 	}
@@ -531,8 +533,40 @@ tf_bert_hidden_states(const void *image, const TfBertModel *m, const char *text,
 	TfLayerScratch s;
 
 	tf_layer_scratch_init(&s, count, m->hidden, m->intermediate, count);
-	encode_chunk(image, m, ids, &seqs, &h, &s, NULL);
+	encode_chunk(image, m, ids, &seqs, &h, &s, NULL, NULL);
 	tf_layer_scratch_free(&s);
 	*hidden = h;
 	return count;
+}
+
+void
+tf_bert_attention(const void *image, const TfBertModel *m, const char *text, size_t len,
+				  TfAttentionMaps *out)
+{
+	int32_t    *ids = tf_alloc(sizeof(int32_t) * m->max_tokens);	/* int32[max_tokens] */
+	int32_t		pieces;
+	bool		truncated;
+	int			start = 0;
+	int			count;
+	TfPacked	seqs = {1, 0, &start, &count};
+	float	   *h;				/* float[count, hidden] */
+	TfLayerScratch s;
+
+	/* as tf_bert_tokenize, with room for one piece more to see a cut */
+	ids[0] = m->cls_id;
+	pieces = tf_wordpiece_encode(image, &m->tokenizer, text, len, ids + 1, m->max_tokens - 1);
+	truncated = pieces > m->max_tokens - 2;
+	if (truncated)
+		pieces = m->max_tokens - 2;
+	ids[pieces + 1] = m->sep_id;
+	count = seqs.T = pieces + 2;
+	tf_attention_maps_init(out, m->layers, m->heads, ids, count, ids, count);
+	out->truncated = truncated;
+
+	h = tf_alloc_raw(sizeof(float) * (size_t) count * m->hidden);
+	tf_layer_scratch_init(&s, count, m->hidden, m->intermediate, count);
+	encode_chunk(image, m, out->query_ids, &seqs, &h, &s, NULL, out->p);
+	tf_layer_scratch_free(&s);
+	tf_free(h);
+	tf_free(ids);
 }

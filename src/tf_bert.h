@@ -13,6 +13,7 @@
 #ifndef TF_BERT_H
 #define TF_BERT_H
 
+#include "tf_attention.h"
 #include "tf_kernels.h"
 #include "tf_layers.h"
 #include "tf_checkpoint.h"
@@ -82,5 +83,13 @@ bool		tf_bert_embed(const void *image, const TfBertModel *m, const char *const *
  * n and sets *hidden to tf_alloc'd float[n, m->hidden] (tf_free it). */
 int32_t		tf_bert_hidden_states(const void *image, const TfBertModel *m, const char *text,
 								  size_t len, int32_t *ids, float **hidden);
+
+/* The self-attention of one text (tokenized and truncated as
+ * tf_bert_tokenize does): out receives every layer's and head's
+ * probabilities over its tokens, [CLS] and [SEP] included, as
+ * BertModel(output_attentions=True) gives them; tf_attention_maps_free
+ * releases them. */
+void		tf_bert_attention(const void *image, const TfBertModel *m, const char *text,
+							  size_t len, TfAttentionMaps *out);
 
 #endif							/* TF_BERT_H */

@@ -27,6 +27,7 @@ typedef struct SourceState
 	float	   *score;			/* float[beams]: running sums of log-probabilities */
 	int			n_finished;
 	int32_t    *fin_tokens;		/* int32[beams, max_length]: finished hypotheses, best first */
+	int32_t    *fin_history;	/* int32[beams, max_length]: their cache rows at each step */
 	int		   *fin_len;		/* int[beams]: their lengths, start token included */
 	float	   *fin_score;		/* float[beams]: length-penalised scores */
 } SourceState;
@@ -118,6 +119,7 @@ greedy_step(const TfDecoder *dec, const TfGenerateOptions *o,
 		st->done = true;
 		st->fin_len[0] = cur_len + 1;
 		memcpy(st->fin_tokens, st->tokens, sizeof(int32_t) * (cur_len + 1));
+		memcpy(st->fin_history, st->history, sizeof(int32_t) * cur_len);
 		st->n_finished = 1;
 	}
 }
@@ -139,10 +141,12 @@ keep_best(Candidate *cand, int *n, int k, Candidate c)
 	cand[i] = c;
 }
 
-/* Insert a finished hypothesis into the source's best-first list of at
- * most `beams`. */
+/* Insert a finished hypothesis (len tokens, the start included, and the
+ * cache row of each of its len - 1 steps) into the source's best-first
+ * list of at most `beams`. */
 static void
-add_finished(SourceState *st, int beams, int max_length, const int32_t *tokens, int len, float score)
+add_finished(SourceState *st, int beams, int max_length, const int32_t *tokens,
+			 const int32_t *history, int len, float score)
 {
 	int			i;
 
@@ -155,11 +159,14 @@ add_finished(SourceState *st, int beams, int max_length, const int32_t *tokens, 
 		st->fin_len[i] = st->fin_len[i - 1];
 		memcpy(st->fin_tokens + (size_t) i * max_length, st->fin_tokens + (size_t) (i - 1) * max_length,
 			   sizeof(int32_t) * max_length);
+		memcpy(st->fin_history + (size_t) i * max_length, st->fin_history + (size_t) (i - 1) * max_length,
+			   sizeof(int32_t) * max_length);
 		i--;
 	}
 	st->fin_score[i] = score;
 	st->fin_len[i] = len;
 	memcpy(st->fin_tokens + (size_t) i * max_length, tokens, sizeof(int32_t) * len);
+	memcpy(st->fin_history + (size_t) i * max_length, history, sizeof(int32_t) * (len - 1));
 }
 
 /*
@@ -210,11 +217,15 @@ beam_step(const TfDecoder *dec, const TfGenerateOptions *o,
 
 		if (ends && k < beams)
 		{
-			int32_t    *t = new_tokens;	/* borrowed as scratch for the sequence */
+			/* new_tokens and new_history borrowed as scratch */
+			int32_t    *t = new_tokens,
+					   *h = new_history;
 
 			memcpy(t, st->tokens + (size_t) cand[k].beam * L, sizeof(int32_t) * cur_len);
 			t[cur_len] = cand[k].token;
-			add_finished(st, beams, L, t, cur_len + 1, cand[k].score / denominator);
+			memcpy(h, st->history + (size_t) cand[k].beam * L, sizeof(int32_t) * (cur_len - 1));
+			h[cur_len - 1] = first_row + cand[k].beam;
+			add_finished(st, beams, L, t, h, cur_len + 1, cand[k].score / denominator);
 		}
 		if (ends)
 			cand[k].score += NOT_A_SCORE;
@@ -260,7 +271,7 @@ beam_step(const TfDecoder *dec, const TfGenerateOptions *o,
 void
 tf_generate(const TfDecoder *dec, const TfGenerateOptions *opts,
 			const int32_t *const *src, const int *src_lens, int n,
-			int32_t **out, int *out_lens)
+			int32_t **out, int *out_lens, int32_t **out_rows)
 {
 	TfGenerateOptions o = *opts;
 	bool		greedy = o.num_beams == 1;
@@ -294,6 +305,7 @@ tf_generate(const TfDecoder *dec, const TfGenerateOptions *opts,
 		s->history = tf_alloc(sizeof(int32_t) * (size_t) beams * L);
 		s->score = tf_alloc(sizeof(float) * beams);
 		s->fin_tokens = tf_alloc(sizeof(int32_t) * (size_t) beams * L);
+		s->fin_history = tf_alloc(sizeof(int32_t) * (size_t) beams * L);
 		s->fin_len = tf_alloc(sizeof(int) * beams);
 		s->fin_score = tf_alloc(sizeof(float) * beams);
 		for (int b = 0; b < beams; b++)
@@ -345,10 +357,16 @@ tf_generate(const TfDecoder *dec, const TfGenerateOptions *opts,
 		out[i] = tf_alloc(sizeof(int32_t) * (len + 1));
 		if (len > 0)
 			memcpy(out[i], s->fin_tokens + 1, sizeof(int32_t) * len);
+		if (out_rows != NULL)
+		{
+			out_rows[i] = tf_alloc(sizeof(int32_t) * (len + 1));
+			memcpy(out_rows[i], s->fin_history, sizeof(int32_t) * len);
+		}
 		tf_free(s->tokens);
 		tf_free(s->history);
 		tf_free(s->score);
 		tf_free(s->fin_tokens);
+		tf_free(s->fin_history);
 		tf_free(s->fin_len);
 		tf_free(s->fin_score);
 	}

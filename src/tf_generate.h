@@ -119,10 +119,13 @@ bool		tf_generate_options_check(const TfGenerateOptions *opts, int32_t vocab, Tf
  * Decode n tokenized sources (src[i]: src_lens[i] ids, </s> included)
  * with options already checked. out[i] receives a tf_alloc'd
  * int32[out_lens[i]]: the generated ids after the start token, the final
- * eos included when one was generated.
+ * eos included when one was generated. out_rows: NULL, or out_rows[i]
+ * receives a tf_alloc'd int32[out_lens[i]]: for each generated token, the
+ * row its hypothesis occupied in the decoder step that produced it (what
+ * Hugging Face's beam_indices give), to find that step's attention.
  */
 void		tf_generate(const TfDecoder *dec, const TfGenerateOptions *opts,
 						const int32_t *const *src, const int *src_lens, int n,
-						int32_t **out, int *out_lens);
+						int32_t **out, int *out_lens, int32_t **out_rows);
 
 #endif							/* TF_GENERATE_H */

@@ -247,11 +247,13 @@ tf_log_softmax(float *x, int n)
 void
 tf_attention_head(const float *q, int ldq, const float *k, int ldk,
 				  const float *v, int ldv, float *out, int ldo,
-				  int Tq, int Tk, int head_dim, float scale, float *scratch)
+				  int Tq, int Tk, int head_dim, float scale, float *scratch, float *probs)
 {
 	/* scratch[Tq, Tk] = scale * q_h[Tq, hd] @ k_h[Tk, hd]^T */
 	tf_sgemm(false, true, Tq, Tk, head_dim, scale, q, ldq, k, ldk, 0.0f, scratch, Tk);
 	tf_softmax_rows(scratch, Tq, Tk);
+	if (probs != NULL)
+		memcpy(probs, scratch, sizeof(float) * Tq * Tk);
 	/* out_h[Tq, hd] = scratch[Tq, Tk] @ v_h[Tk, hd] */
 	tf_sgemm(false, false, Tq, head_dim, Tk, 1.0f, scratch, Tk, v, ldv, 0.0f, out, ldo);
 }
@@ -260,14 +262,15 @@ void
 tf_attention(const float *q, int ldq, const float *k, int ldk,
 			 const float *v, int ldv, float *out, int ldo,
 			 int Tq, int Tk, int heads, int head_dim, float scale,
-			 float *scratch)
+			 float *scratch, float *probs)
 {
 	for (int h = 0; h < heads; h++)
 	{
 		size_t		col = (size_t) h * head_dim;
 
 		tf_attention_head(q + col, ldq, k + col, ldk, v + col, ldv, out + col, ldo,
-						  Tq, Tk, head_dim, scale, scratch);
+						  Tq, Tk, head_dim, scale, scratch,
+						  probs ? probs + (size_t) h * Tq * Tk : NULL);
 	}
 }
 

@@ -48,19 +48,22 @@ void		tf_log_softmax(float *x, int n);
  * sequence's length are simply not passed: that is the padding mask. (The
  * decoder's causal self-attention reads each hypothesis' own earlier
  * steps through its history: tf_marian.c, attend_history.)
- * scratch: float[Tq * Tk].
+ * scratch: float[Tq * Tk]. probs: NULL, or float[heads, Tq, Tk] that
+ * receives the attention probabilities (after softmax) of every head.
  */
 void		tf_attention(const float *q, int ldq, const float *k, int ldk,
 						 const float *v, int ldv, float *out, int ldo,
 						 int Tq, int Tk, int heads, int head_dim, float scale,
-						 float *scratch);
+						 float *scratch, float *probs);
 
 /* One head of tf_attention: q, k, v, out point at the head's first
- * column; scratch: float[Tq * Tk]. Calls no host hook, so it may run on
+ * column; scratch: float[Tq * Tk]; probs: NULL, or float[Tq, Tk] that
+ * receives the head's probabilities. Calls no host hook, so it may run on
  * a worker thread. */
 void		tf_attention_head(const float *q, int ldq, const float *k, int ldk,
 							  const float *v, int ldv, float *out, int ldo,
-							  int Tq, int Tk, int head_dim, float scale, float *scratch);
+							  int Tq, int Tk, int head_dim, float scale, float *scratch,
+							  float *probs);
 
 /* Rows first .. first + n_pos - 1 of Marian's static sinusoidal table,
  * into out[n_pos, dim]: the first ceil(dim/2) columns of row p

@@ -114,6 +114,7 @@ typedef struct SelfAttentionJob
 	const TfLayerScratch *s;	/* qkv[T, 3d] in, ctx[T, d] out */
 	int			d;
 	int			heads;
+	float	   *probs;			/* NULL, or (one sequence) float[heads, T, T] */
 } SelfAttentionJob;
 
 /* Items [begin, end) of a SelfAttentionJob, with the worker's own scores. */
@@ -134,16 +135,17 @@ self_attention_range(void *ctx, int begin, int end, int worker)
 
 		tf_attention_head(q, 3 * d, q + d, 3 * d, q + 2 * d, 3 * d,
 						  job->s->ctx + (size_t) job->seqs->starts[i] * d + col, d,
-						  len, len, hd, 1.0f / sqrtf((float) hd), scores);
+						  len, len, hd, 1.0f / sqrtf((float) hd), scores,
+						  job->probs ? job->probs + (size_t) item * len * len : NULL);
 	}
 }
 
 void
 tf_self_attention_forward(const void *image, const TfAttentionBlock *b,
 						  float **h, int d, int heads, float eps,
-						  const TfPacked *seqs, TfLayerScratch *s)
+						  const TfPacked *seqs, TfLayerScratch *s, float *probs)
 {
-	SelfAttentionJob job = {seqs, s, d, heads};
+	SelfAttentionJob job = {seqs, s, d, heads, probs};
 
 	tf_matrix_linear(image, &b->qkv_w, *h, seqs->T, TF_AT(image, b->qkv_b, const float), s->qkv);
 	tf_parallel_for(seqs->n * heads, 1, self_attention_range, &job);

@@ -91,10 +91,12 @@ void		tf_layer_scratch_free(TfLayerScratch *s);
  * Self-attention over packed sequences: *h[T, d] becomes
  * LayerNorm(h + out_proj(attention(h))). The result is written to s->tmp
  * and the two buffers are swapped, so *h points at it on return.
+ * probs: NULL, or (one sequence only: seqs->n == 1) float[heads, T, T]
+ * that receives the attention probabilities.
  */
 void		tf_self_attention_forward(const void *image, const TfAttentionBlock *b,
 									  float **h, int d, int heads, float eps,
-									  const TfPacked *seqs, TfLayerScratch *s);
+									  const TfPacked *seqs, TfLayerScratch *s, float *probs);
 
 /* The end of an attention block: the attention's output s->ctx[n, d]
  * projected, added to *h[n, d] and normalised, swapping as above. */

@@ -400,6 +400,15 @@ int32_t
 tf_marian_tokenize(const void *image, const TfMarianModel *m, const char *text,
 				   size_t len, int32_t *ids)
 {
+	bool		truncated;
+
+	return tf_marian_tokenize_checked(image, m, text, len, ids, &truncated);
+}
+
+int32_t
+tf_marian_tokenize_checked(const void *image, const TfMarianModel *m, const char *text,
+						   size_t len, int32_t *ids, bool *truncated)
+{
 	size_t		rest_len;
 	size_t		code_len;
 	char	   *rest = remove_language_codes(text, len, &rest_len, &code_len);
@@ -418,6 +427,7 @@ tf_marian_tokenize(const void *image, const TfMarianModel *m, const char *text,
 		return -1;
 	}
 	tf_free(rest);
+	*truncated = n + pieces.n > m->max_source_tokens - 1;
 	for (int32_t i = 0; i < pieces.n && n < m->max_source_tokens - 1; i++)
 		ids[n++] = source_piece_id(image, m, &pieces, i);
 	tf_spm_pieces_free(&pieces);
@@ -480,7 +490,7 @@ tf_marian_detokenize(const void *image, const TfMarianModel *m, const int32_t *i
 
 void
 tf_marian_encode(const void *image, const TfMarianModel *m, const int32_t *const *ids,
-				 const int *lens, int n, TfMarianBatch *out)
+				 const int *lens, int n, TfMarianBatch *out, float *probs)
 {
 	const TfMarianLayer *enc = TF_AT(image, m->enc_layer, const TfMarianLayer);
 	const TfMarianLayer *dec = TF_AT(image, m->dec_layer, const TfMarianLayer);
@@ -526,7 +536,8 @@ tf_marian_encode(const void *image, const TfMarianModel *m, const int32_t *const
 	{
 		tf_check_interrupts();
 		tf_self_attention_forward(image, &enc[l].self_attn, &h, d, m->enc_heads,
-								  MARIAN_LAYER_NORM_EPS, &seqs, &s);
+								  MARIAN_LAYER_NORM_EPS, &seqs, &s,
+								  probs ? probs + (size_t) l * m->enc_heads * out->T * out->T : NULL);
 		tf_feed_forward_forward(image, &enc[l].ffn, &h, out->T, d, m->enc_ffn, m->act,
 								MARIAN_LAYER_NORM_EPS, &s);
 	}
@@ -632,7 +643,7 @@ void
 tf_marian_decode_step(const void *image, const TfMarianModel *m,
 					  const TfMarianBatch *batch, TfMarianCache *cache, int nh,
 					  const int32_t *tokens, const int *src, const int32_t *history,
-					  int history_stride, float *logits)
+					  int history_stride, float *logits, float *cross_probs)
 {
 	const TfMarianLayer *layers = TF_AT(image, m->dec_layer, const TfMarianLayer);
 	int			d = m->d_model;
@@ -716,7 +727,7 @@ tf_marian_decode_step(const void *image, const TfMarianModel *m,
 				j++;
 			tf_attention(q + (size_t) i * d, d, k, 2 * d, k + d, 2 * d, s.ctx + (size_t) i * d, d,
 						 j - i, batch->lens[src[i]], m->dec_heads, hd, 1.0f / sqrtf((float) hd),
-						 weights);
+						 weights, cross_probs ? cross_probs + (size_t) l * m->dec_heads * nh * batch->T : NULL);
 			i = j;
 		}
 		tf_attention_output(image, &L->cross_attn, &x, nh, d, MARIAN_LAYER_NORM_EPS, &s);
@@ -737,7 +748,7 @@ decoder_encode(void *state, const int32_t *const *src, const int *src_lens, int 
 {
 	TfMarianDecoder *d = state;
 
-	tf_marian_encode(d->image, d->m, src, src_lens, n, &d->batch);
+	tf_marian_encode(d->image, d->m, src, src_lens, n, &d->batch, NULL);
 	tf_marian_cache_init(&d->cache);
 }
 
@@ -746,9 +757,23 @@ decoder_step(void *state, int nh, const int32_t *tokens, const int *src,
 			 const int32_t *history, int history_stride, float *logits)
 {
 	TfMarianDecoder *d = state;
+	TfMarianCrossRecord *r = d->record;
+	float	   *probs = NULL;
 
+	if (r != NULL)
+	{
+		if (r->steps == r->capacity)
+		{
+			r->capacity = r->capacity ? r->capacity * 2 : 32;
+			r->p = tf_realloc(r->p, sizeof(float *) * r->capacity);
+			r->rows = tf_realloc(r->rows, sizeof(int) * r->capacity);
+		}
+		probs = tf_alloc_raw(sizeof(float) * (size_t) d->m->dec_layers * d->m->dec_heads * nh * d->batch.T);
+		r->p[r->steps] = probs;
+		r->rows[r->steps++] = nh;
+	}
 	tf_marian_decode_step(d->image, d->m, &d->batch, &d->cache, nh, tokens, src, history,
-						  history_stride, logits);
+						  history_stride, logits, probs);
 }
 
 static void
@@ -781,4 +806,14 @@ tf_marian_decoder(const void *image, const TfMarianModel *m, TfMarianDecoder *st
 	state->image = image;
 	state->m = m;
 	return dec;
+}
+
+void
+tf_marian_cross_record_free(TfMarianCrossRecord *record)
+{
+	for (int s = 0; s < record->steps; s++)
+		tf_free(record->p[s]);
+	tf_free(record->p);
+	tf_free(record->rows);
+	memset(record, 0, sizeof(*record));
 }

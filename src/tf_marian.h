@@ -112,6 +112,11 @@ TfOffset	tf_marian_load(TfModelDir *dir, int32_t *dim);
 int32_t		tf_marian_tokenize(const void *image, const TfMarianModel *m, const char *text,
 							   size_t len, int32_t *ids);
 
+/* The same, and *truncated says whether pieces were cut. */
+int32_t		tf_marian_tokenize_checked(const void *image, const TfMarianModel *m,
+									   const char *text, size_t len, int32_t *ids,
+									   bool *truncated);
+
 /* Target ids -> text as MarianTokenizer.decode(skip_special_tokens=True):
  * eos, pad and unk dropped, the pieces joined by the target spm's
  * DecodePieces (a piece target.spm lacks, e.g. a source-language piece of
@@ -121,9 +126,11 @@ char	   *tf_marian_detokenize(const void *image, const TfMarianModel *m, const i
 								 int n, size_t *len);
 
 /* Run the encoder over n sources (ids[i], lens[i] tokens each) and compute
- * every decoder layer's cross-attention keys and values. */
+ * every decoder layer's cross-attention keys and values. probs: NULL, or
+ * (one source, n == 1) float[enc_layers, enc_heads, T, T] that receives
+ * the encoder's self-attention probabilities. */
 void		tf_marian_encode(const void *image, const TfMarianModel *m, const int32_t *const *ids,
-							 const int *lens, int n, TfMarianBatch *out);
+							 const int *lens, int n, TfMarianBatch *out, float *probs);
 void		tf_marian_batch_free(TfMarianBatch *batch);
 
 void		tf_marian_cache_init(TfMarianCache *cache);
@@ -135,12 +142,26 @@ void		tf_marian_cache_free(TfMarianCache *cache);
  * of one source must be adjacent), and to its own earlier steps through
  * history[i * history_stride + s], its row at step s. Appends this step's
  * keys and values to the cache (hypothesis i at row i) and writes
- * logits[nh, tgt_vocab].
+ * logits[nh, tgt_vocab]. cross_probs: NULL, or (one source, batch->n == 1)
+ * float[dec_layers, dec_heads, nh, batch->T] that receives the
+ * cross-attention probabilities of every hypothesis.
  */
 void		tf_marian_decode_step(const void *image, const TfMarianModel *m,
 								  const TfMarianBatch *batch, TfMarianCache *cache, int nh,
 								  const int32_t *tokens, const int *src, const int32_t *history,
-								  int history_stride, float *logits);
+								  int history_stride, float *logits, float *cross_probs);
+
+/* The cross-attention of every decoding step of one source, kept on
+ * request (tf_alignment.c picks the chosen hypothesis' rows from it). */
+typedef struct TfMarianCrossRecord
+{
+	int			steps;			/* steps recorded */
+	int			capacity;		/* steps allocated */
+	int		   *rows;			/* int[steps]: hypotheses decoded at each step */
+	float	  **p;				/* per step: float[dec_layers, dec_heads, rows, source length] */
+} TfMarianCrossRecord;
+
+void		tf_marian_cross_record_free(TfMarianCrossRecord *record);
 
 /* The state behind a Marian TfDecoder: the encoded sources and the cache. */
 typedef struct TfMarianDecoder
@@ -149,6 +170,8 @@ typedef struct TfMarianDecoder
 	const TfMarianModel *m;
 	TfMarianBatch batch;
 	TfMarianCache cache;
+	TfMarianCrossRecord *record;	/* NULL, or where each step's cross-attention
+									 * goes (one source per search) */
 } TfMarianDecoder;
 
 /* Model m as a TfDecoder for tf_generate; its state lives in *state, which

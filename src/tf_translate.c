@@ -49,7 +49,7 @@ tf_marian_translate(const void *image, const TfMarianModel *m,
 	dec = tf_marian_decoder(image, m, &state);
 	for (int first = 0; ok && first < n; first += per_call)
 		tf_generate(&dec, &o, (const int32_t *const *) src + first, src_lens + first,
-					n - first < per_call ? n - first : per_call, ids + first, ids_lens + first);
+					n - first < per_call ? n - first : per_call, ids + first, ids_lens + first, NULL);
 	for (int i = 0; ok && i < n; i++)
 		out[i] = tf_marian_detokenize(image, m, ids[i], ids_lens[i], &out_lens[i]);
 	for (int i = 0; i < n; i++)

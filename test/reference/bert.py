@@ -74,6 +74,9 @@ class SelfAttention(nn.Module):
         self.key = nn.Linear(d, d)
         self.value = nn.Linear(d, d)
         self.dropout = cfg.get("attention_probs_dropout_prob", 0.0)
+        # a list to append each call's probabilities [B, heads, T, T] to
+        # (what BertSelfAttention returns with output_attentions=True)
+        self.record = None
 
     def split(self, x):
         """[B, T, d] -> [B, heads, T, head_dim]."""
@@ -85,6 +88,8 @@ class SelfAttention(nn.Module):
         q, k, v = self.split(self.query(h)), self.split(self.key(h)), self.split(self.value(h))
         scores = q @ k.transpose(-1, -2) / math.sqrt(self.head_dim) + mask
         probs = F.dropout(scores.softmax(-1), self.dropout, self.training)
+        if self.record is not None:
+            self.record.append(probs.detach())
         return (probs @ v).transpose(1, 2).reshape(h.shape)
 
 

@@ -51,6 +51,9 @@ class Attention(nn.Module):
         self.k_proj = nn.Linear(d, d)
         self.v_proj = nn.Linear(d, d)
         self.out_proj = nn.Linear(d, d)
+        # a list to append each call's probabilities [B, heads, Tq, Tk] to
+        # (MarianAttention's attn_weights with output_attentions=True)
+        self.record = None
 
     def split(self, x):
         # [B, T, d] -> [B, heads, T, head_dim]
@@ -76,6 +79,8 @@ class Attention(nn.Module):
         if mask is not None:
             scores = scores + mask
         probs = F.dropout(scores.softmax(-1), self.dropout, self.training)
+        if self.record is not None:
+            self.record.append(probs.detach())
         out = (probs @ v).transpose(1, 2).reshape(x.shape[0], x.shape[1], -1)
         return self.out_proj(out)
 

@@ -123,7 +123,7 @@ generates(const TfDecoder *dec, const TfGenerateOptions *o, int n, const int32_t
 		src[i] = src_ids;
 		src_lens[i] = 2;
 	}
-	tf_generate(dec, o, src, src_lens, n, out, out_lens);
+	tf_generate(dec, o, src, src_lens, n, out, out_lens, NULL);
 	for (int i = 0; i < n; i++)
 	{
 		if (out_lens[i] != n_expected || memcmp(out[i], expected, sizeof(int32_t) * n_expected) != 0)

@@ -47,7 +47,7 @@ check_search(const TfArena *arena, const TfMarianModel *m, TfGenerateOptions opt
 	TfMarianDecoder state;
 	TfDecoder	dec = tf_marian_decoder(arena->base, m, &state);
 
-	tf_generate(&dec, &opts, (const int32_t *const *) src, src_lens, n, out, lens);
+	tf_generate(&dec, &opts, (const int32_t *const *) src, src_lens, n, out, lens, NULL);
 	for (int i = 0; i < n; i++)
 	{
 		if (same_ids(ref[3 * i + (key[0] == 'g' ? 1 : 2)], key, out[i], lens[i], buf, cap))
