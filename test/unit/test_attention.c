@@ -269,7 +269,7 @@ check_pair(const char *ref_path, const char *dir)
 	r.lines = fixture_lines(ref_path, &r.n);
 	if (!ok(r.lines != NULL && r.n > 0, "%s: reference read", ref_path))
 		return;
-	if (!ok(tf_model_load(dir, &arena, &err), "%s: loads", dir))
+	if (!ok(tf_model_load(dir, TF_PRECISION_EXACT, &arena, &err), "%s: loads", dir))
 	{
 		diag("%s (%s)", err.message, err.detail);
 		return;
@@ -301,7 +301,7 @@ check_truncation(void)
 	float	   *avg;
 	double		worst = 0;
 
-	if (!ok(tf_model_load("test/fixtures/bert-odd", &arena, &err), "bert-odd loads"))
+	if (!ok(tf_model_load("test/fixtures/bert-odd", TF_PRECISION_EXACT, &arena, &err), "bert-odd loads"))
 		return;
 	m = TF_AT(arena.base, ((const TfImageHeader *) arena.base)->model, const TfBertModel);
 	/* "a" is one piece: max_tokens - 2 of them fit exactly */

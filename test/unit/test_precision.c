@@ -175,9 +175,9 @@ marian_output(const void *image, const char *text, float *out)
 	TfMarianBatch batch;
 	TfMarianCache cache;
 
-	tf_marian_encode(image, m, (const int32_t *const *) &ids, &len, 1, &batch);
+	tf_marian_encode(image, m, (const int32_t *const *) &ids, &len, 1, &batch, NULL);
 	tf_marian_cache_init(&cache);
-	tf_marian_decode_step(image, m, &batch, &cache, 1, &token, &src, &history, 1, out);
+	tf_marian_decode_step(image, m, &batch, &cache, 1, &token, &src, &history, 1, out, NULL);
 	tf_marian_cache_free(&cache);
 	tf_marian_batch_free(&batch);
 	free(ids);
