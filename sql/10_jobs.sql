@@ -498,14 +498,35 @@ BEGIN
     RETURN false;
 END $$;
 
--- The job `job_id` for a step: held FOR KEY SHARE until the step's
--- transaction ends (drop_job, pause_job and alter_job wait for the step),
--- checked for the caller's rights and intact; NULL when it is not active.
+-- Lock a job's source table in `mode`, before its row in transformer.job:
+-- the one order of these locks (drop_job's DROP TRIGGER needs the table,
+-- a step's writes too). Nothing when the table is gone.
+CREATE FUNCTION transformer._job_lock_source(source regclass, mode text) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    source_name text := source::text;   -- just the oid when the table is gone
+BEGIN
+    IF source_name !~ '^[0-9]+$' THEN
+        EXECUTE format('LOCK TABLE %s IN %s MODE', source_name, mode);
+    END IF;
+EXCEPTION WHEN undefined_table THEN
+    NULL;   -- dropped just now: the job's check finds it broken
+END $$;
+
+-- The job `job_id` for a step: its source table locked ROW EXCLUSIVE, then
+-- its row held FOR KEY SHARE until the step's transaction ends (drop_job,
+-- pause_job and alter_job wait for the step), checked for the caller's
+-- rights and intact; NULL when it is not active.
 CREATE FUNCTION transformer._job_runnable(job_id bigint) RETURNS transformer.job
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     j transformer.job;
 BEGIN
+    SELECT * INTO j FROM transformer.job WHERE id = job_id;
+    IF NOT FOUND OR j.state <> 'active' THEN
+        RETURN NULL;
+    END IF;
+    PERFORM transformer._job_lock_source(j.source, 'ROW EXCLUSIVE');
     SELECT * INTO j FROM transformer.job WHERE id = job_id FOR KEY SHARE;
     IF NOT FOUND OR j.state <> 'active' THEN
         RETURN NULL;
@@ -843,9 +864,13 @@ END $$;
 CREATE FUNCTION transformer.drop_job(name text) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    j transformer.job := transformer._job_get(name, true);
+    j transformer.job := transformer._job_get(name);
     trigger_name text;
 BEGIN
+    -- the table (as DROP TRIGGER locks it) before the job's row, as a step
+    -- does: a step mid-batch finishes first
+    PERFORM transformer._job_lock_source(j.source, 'ACCESS EXCLUSIVE');
+    j := transformer._job_get(name, true);
     FOR trigger_name IN SELECT tgname FROM pg_trigger WHERE tgrelid = j.source
         AND tgname IN (transformer._job_object(j.id, 'insert'), transformer._job_object(j.id, 'update')) LOOP
         EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, j.source);
