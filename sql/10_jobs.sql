@@ -259,7 +259,9 @@ BEGIN
         transformer._job_keys(j.key_columns, 'OLD.%I', ', '),
         transformer._job_keys(j.key_columns, 'NEW.%I', ', '));
 
-    -- the backfill: the next n keys after `after` into the queue; returns
+    -- the backfill: the next n keys after `after` into the queue, but for
+    -- those in the job's "done ahead" set (computed already from their
+    -- present input: see _job_batch_step), which leave the set; returns
     -- the last one (NULL when the table has no more)
     EXECUTE format($f$
         CREATE OR REPLACE FUNCTION transformer.%1$I(tf_after jsonb, tf_n integer) RETURNS jsonb
@@ -268,12 +270,16 @@ BEGIN
         BEGIN
             IF tf_after IS NULL THEN
                 WITH k AS (SELECT %3$s FROM %4$s ORDER BY %3$s LIMIT tf_n),
-                     q AS (INSERT INTO %5$s (%3$s) SELECT %3$s FROM k ON CONFLICT DO NOTHING)
+                     a AS (DELETE FROM %10$s WHERE (%3$s) IN (SELECT %3$s FROM k) RETURNING %3$s),
+                     q AS (INSERT INTO %5$s (%3$s) SELECT %3$s FROM k
+                           WHERE (%3$s) NOT IN (SELECT %3$s FROM a) ON CONFLICT DO NOTHING)
                 SELECT jsonb_build_object(%6$s) INTO tf_last FROM k ORDER BY %7$s LIMIT 1;
             ELSE
                 SELECT %8$s INTO %9$s FROM jsonb_populate_record(NULL::%5$s, tf_after) r;
                 WITH k AS (SELECT %3$s FROM %4$s WHERE (%3$s) > (%9$s) ORDER BY %3$s LIMIT tf_n),
-                     q AS (INSERT INTO %5$s (%3$s) SELECT %3$s FROM k ON CONFLICT DO NOTHING)
+                     a AS (DELETE FROM %10$s WHERE (%3$s) IN (SELECT %3$s FROM k) RETURNING %3$s),
+                     q AS (INSERT INTO %5$s (%3$s) SELECT %3$s FROM k
+                           WHERE (%3$s) NOT IN (SELECT %3$s FROM a) ON CONFLICT DO NOTHING)
                 SELECT jsonb_build_object(%6$s) INTO tf_last FROM k ORDER BY %7$s LIMIT 1;
             END IF;
             RETURN tf_last;
@@ -282,11 +288,13 @@ BEGIN
         transformer._job_keys(j.key_columns, '%1$L, %1$I', ', '),
         transformer._job_keys(j.key_columns, '%I DESC', ', '),
         transformer._job_keys(j.key_columns, 'r.%I', ', '),
-        transformer._job_keys(j.key_columns, 'tf_a%2$s', ', '));
+        transformer._job_keys(j.key_columns, 'tf_a%2$s', ', '),
+        format('transformer.%I', transformer._job_object(j.id, 'ahead')));
 
     -- one batch: the queued keys `keys` (jsonb objects) computed in one
     -- forward pass and written where the input is still the one computed;
-    -- their queue entries deleted when written or when the row is gone
+    -- their queue entries deleted when written or when the row is gone;
+    -- tf_written_keys: the keys written
     IF j.task = 'embed' THEN
         compute := format('%I.embed(a.tf_vs, tf_model)', ext);
     ELSE
@@ -295,7 +303,8 @@ BEGIN
     END IF;
     EXECUTE format($f$
         CREATE OR REPLACE FUNCTION transformer.%1$I(tf_keys jsonb[], tf_model text, tf_options jsonb,
-            OUT tf_inputs bigint, OUT tf_computed bigint, OUT tf_written bigint, OUT tf_removed bigint)
+            OUT tf_inputs bigint, OUT tf_computed bigint, OUT tf_written bigint, OUT tf_removed bigint,
+            OUT tf_written_keys jsonb[])
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = %2$s AS $body$
         #variable_conflict use_column
         BEGIN
@@ -323,8 +332,9 @@ BEGIN
                  WHERE %14$s AND (NOT x.tf_present OR x.tf_i IN (SELECT tf_i FROM tf_written_rows))
                 RETURNING 1)
             SELECT (SELECT count(*) FROM tf_read), (SELECT count(tf_v) FROM tf_read),
-                   (SELECT count(*) FROM tf_written_rows), (SELECT count(*) FROM tf_removed_rows)
-              INTO tf_inputs, tf_computed, tf_written, tf_removed;
+                   (SELECT count(*) FROM tf_written_rows), (SELECT count(*) FROM tf_removed_rows),
+                   (SELECT array_agg(tf_keys[tf_i::integer]) FROM tf_written_rows)
+              INTO tf_inputs, tf_computed, tf_written, tf_removed, tf_written_keys;
         END $body$ $f$,
         transformer._job_object(j.id, 'process'), coalesce(nullif(j.search_path, ''), 'pg_catalog'),
         transformer._job_keys(j.key_columns, 'r.%I', ', '), queue,
@@ -431,6 +441,12 @@ BEGIN
                       JOIN pg_attribute a ON a.attrelid = source AND a.attname = k.c),
                    transformer._job_keys(key_cols, '%I', ', '));
     EXECUTE format('ALTER TABLE transformer.%I OWNER TO %I', transformer._job_object(j.id, 'queue'), j.owner);
+    -- the keys beyond the backfill's cursor that a batch has written (see
+    -- _job_batch_step): the backfill passes them over
+    EXECUTE format('CREATE TABLE transformer.%I (LIKE transformer.%I INCLUDING INDEXES)',
+                   transformer._job_object(j.id, 'ahead'), transformer._job_object(j.id, 'queue'));
+    EXECUTE format('ALTER TABLE transformer.%I DROP COLUMN tf_attempts, DROP COLUMN tf_next_retry, '
+                   'DROP COLUMN tf_error, OWNER TO %I', transformer._job_object(j.id, 'ahead'), j.owner);
     PERFORM transformer._job_install_functions(j);
     -- a partitioned table: a row trigger, which its partitions inherit
     -- (a statement trigger on it misses rows inserted into a partition
@@ -482,14 +498,35 @@ BEGIN
     RETURN false;
 END $$;
 
--- The job `job_id` for a step: held FOR KEY SHARE until the step's
--- transaction ends (drop_job, pause_job and alter_job wait for the step),
--- checked for the caller's rights and intact; NULL when it is not active.
+-- Lock a job's source table in `mode`, before its row in transformer.job:
+-- the one order of these locks (drop_job's DROP TRIGGER needs the table,
+-- a step's writes too). Nothing when the table is gone.
+CREATE FUNCTION transformer._job_lock_source(source regclass, mode text) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    source_name text := source::text;   -- just the oid when the table is gone
+BEGIN
+    IF source_name !~ '^[0-9]+$' THEN
+        EXECUTE format('LOCK TABLE %s IN %s MODE', source_name, mode);
+    END IF;
+EXCEPTION WHEN undefined_table THEN
+    NULL;   -- dropped just now: the job's check finds it broken
+END $$;
+
+-- The job `job_id` for a step: its source table locked ROW EXCLUSIVE, then
+-- its row held FOR KEY SHARE until the step's transaction ends (drop_job,
+-- pause_job and alter_job wait for the step), checked for the caller's
+-- rights and intact; NULL when it is not active.
 CREATE FUNCTION transformer._job_runnable(job_id bigint) RETURNS transformer.job
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     j transformer.job;
 BEGIN
+    SELECT * INTO j FROM transformer.job WHERE id = job_id;
+    IF NOT FOUND OR j.state <> 'active' THEN
+        RETURN NULL;
+    END IF;
+    PERFORM transformer._job_lock_source(j.source, 'ROW EXCLUSIVE');
     SELECT * INTO j FROM transformer.job WHERE id = job_id FOR KEY SHARE;
     IF NOT FOUND OR j.state <> 'active' THEN
         RETURN NULL;
@@ -539,6 +576,8 @@ BEGIN
         INTO last USING j.backfill_cursor, transformer._job_feed_rows(j);
     IF last IS NULL THEN
         UPDATE transformer.job SET backfill_done = true WHERE id = job_id;
+        -- keys of rows deleted since they were written ahead
+        EXECUTE format('DELETE FROM transformer.%I', transformer._job_object(j.id, 'ahead'));
         RETURN 0;
     END IF;
     UPDATE transformer.job SET backfill_cursor = last WHERE id = job_id;
@@ -560,6 +599,9 @@ DECLARE
     k jsonb;
     r record;
     computed bigint := 0;
+    written jsonb[] := '{}';
+    cursor_now jsonb;
+    backfilling boolean;
     started timestamptz := clock_timestamp();
     finished timestamptz;
     process text;
@@ -584,11 +626,13 @@ BEGIN
     BEGIN
         EXECUTE process INTO r USING keys, j.model, j.options;
         computed := r.tf_computed;
+        written := coalesce(r.tf_written_keys, '{}');
     EXCEPTION WHEN OTHERS THEN
         FOREACH k IN ARRAY keys LOOP
             BEGIN
                 EXECUTE process INTO r USING ARRAY[k], j.model, j.options;
                 computed := computed + r.tf_computed;
+                written := written || coalesce(r.tf_written_keys, '{}');
             EXCEPTION WHEN OTHERS THEN
                 EXECUTE format('UPDATE transformer.%I SET tf_attempts = tf_attempts + 1, tf_error = $2, '
                                'tf_next_retry = now() + interval ''1 second'' * 2 ^ tf_attempts '
@@ -614,7 +658,23 @@ BEGIN
                  + 0.2 * cardinality(keys) / greatest(extract(epoch FROM finished - last_batch_at)::float8, 1e-6)
             END,
         last_batch_at = finished
-     WHERE id = job_id;
+     WHERE id = job_id
+    RETURNING NOT backfill_done, backfill_cursor INTO backfilling, cursor_now;
+    -- Written keys beyond the backfill's cursor (queued by the triggers)
+    -- go into the "done ahead" set, so that the backfill does not compute
+    -- them again with the same input. Race-free: this UPDATE holds the
+    -- job's row, so no feed runs (_job_feed_step locks the row, SKIP
+    -- LOCKED) until this transaction commits, the cursor read is the
+    -- latest, and the next feed sees these keys. A later change of a
+    -- row's input queues it through the trigger anyway.
+    IF backfilling AND cardinality(written) > 0 THEN
+        EXECUTE format('INSERT INTO transformer.%1$I SELECT r.* FROM unnest($1) w, '
+                       'jsonb_populate_record(NULL::transformer.%1$I, w) r '
+                       'WHERE $2 IS NULL OR (%2$s) > (SELECT %2$s FROM jsonb_populate_record(NULL::transformer.%1$I, $2)) '
+                       'ON CONFLICT DO NOTHING',
+                       transformer._job_object(j.id, 'ahead'), transformer._job_keys(j.key_columns, '%I', ', '))
+            USING written, cursor_now;
+    END IF;
     RETURN cardinality(keys);
 END $$;
 
@@ -766,6 +826,8 @@ BEGIN
         -- a new model or options: failed rows get their attempts back too
         EXECUTE format('UPDATE transformer.%I SET tf_attempts = 0, tf_next_retry = NULL, tf_error = NULL '
                        'WHERE tf_attempts > 0', transformer._job_object(j.id, 'queue'));
+        -- rows written ahead with the old model are computed again
+        EXECUTE format('DELETE FROM transformer.%I', transformer._job_object(j.id, 'ahead'));
     END IF;
     PERFORM transformer._job_wake();
 END $$;
@@ -802,9 +864,13 @@ END $$;
 CREATE FUNCTION transformer.drop_job(name text) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    j transformer.job := transformer._job_get(name, true);
+    j transformer.job := transformer._job_get(name);
     trigger_name text;
 BEGIN
+    -- the table (as DROP TRIGGER locks it) before the job's row, as a step
+    -- does: a step mid-batch finishes first
+    PERFORM transformer._job_lock_source(j.source, 'ACCESS EXCLUSIVE');
+    j := transformer._job_get(name, true);
     FOR trigger_name IN SELECT tgname FROM pg_trigger WHERE tgrelid = j.source
         AND tgname IN (transformer._job_object(j.id, 'insert'), transformer._job_object(j.id, 'update')) LOOP
         EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, j.source);
@@ -812,7 +878,8 @@ BEGIN
     EXECUTE format('DROP FUNCTION IF EXISTS transformer.%I()', transformer._job_object(j.id, 'capture'));
     EXECUTE format('DROP FUNCTION IF EXISTS transformer.%I(jsonb, integer)', transformer._job_object(j.id, 'feed'));
     EXECUTE format('DROP FUNCTION IF EXISTS transformer.%I(jsonb[], text, jsonb)', transformer._job_object(j.id, 'process'));
-    EXECUTE format('DROP TABLE IF EXISTS transformer.%I', transformer._job_object(j.id, 'queue'));
+    EXECUTE format('DROP TABLE IF EXISTS transformer.%I, transformer.%I',
+                   transformer._job_object(j.id, 'queue'), transformer._job_object(j.id, 'ahead'));
     DELETE FROM transformer.job WHERE id = j.id;
 END $$;
 
