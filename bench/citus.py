@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Figure 9: filling a column of 20,000 rows on one node against a Citus
+"""Figure 10: filling a column of 20,000 rows on one node against a Citus
 coordinator with two workers, all three on this machine.
 
     /usr/bin/python3 bench/citus.py   (bench/run calls it)
@@ -66,7 +66,7 @@ def timed_fill(session, table_name, ref):
 
 
 def main():
-    section(f"9. Filling a column of {ROWS:,} rows: 1 node vs Citus coordinator + 2 workers "
+    section(f"10. Filling a column of {ROWS:,} rows: 1 node vs Citus coordinator + 2 workers "
             f"(bench/citus.py, embed_pinned, {BERT_FIXTURE})")
     session = Session(f"host={DIR} port={PORT} dbname=postgres user=postgres")
     ref = session.value("SELECT transformer.check_model_on_all_nodes($1)", [BERT_FIXTURE])

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Figure 7: our embed() beside ONNX Runtime, the runtime of the peers
+"""Figure 11: our embed() beside ONNX Runtime, the runtime of the peers
 (transformers.js, Lantern's text_embedding, pg_onnx, sentence-transformers'
 ONNX path), on the same weights and the same STS dev sentences,
 tokenization included on both sides, one thread each.
@@ -157,7 +157,7 @@ def report(name, results, n):
 
 def main():
     sentences = sts_sentences(N_SENTENCES)
-    section(f"8. Embeddings beside ONNX Runtime (onnxruntime-node, 1 thread each), {N_SENTENCES} STS dev "
+    section(f"11. Embeddings beside ONNX Runtime (onnxruntime-node, 1 thread each), {N_SENTENCES} STS dev "
             f"sentences, tokenization included on both sides, {REPEATS} repeats")
     try:
         install_peer()
