@@ -6,14 +6,20 @@
 --   - a queue table transformer.job_<id>_queue: the primary keys of rows to
 --     (re)compute, with tf_attempts, tf_next_retry and tf_error for rows that
 --     failed;
---   - triggers on the source: a statement-level AFTER INSERT trigger (a
---     transition table: one INSERT ... SELECT per statement) and a row-level
---     AFTER UPDATE OF <the input's columns> trigger, WHEN those columns
---     changed: the keys go into the queue inside the writing transaction;
+--   - triggers on the source that record, inside the writing transaction,
+--     the keys of rows to compute: on a plain table, inserted keys are
+--     buffered by a C row trigger and written per statement as arrays into
+--     transformer.job_<id>_inserted (src/pg_job_capture.c: a bulk INSERT
+--     costs about what the rows do), which the workers move into the queue
+--     (_job_expand_step); on a partitioned table, or when the key is a
+--     generated column, an AFTER INSERT trigger queues them directly. A
+--     row-level AFTER UPDATE OF <the input's columns> trigger, WHEN those
+--     columns changed, queues updated rows;
 --   - three functions owned by the job's owner, SECURITY DEFINER, so that
 --     all the job's SQL over the table runs with its owner's rights:
---     job_<id>_capture (the triggers), job_<id>_feed (the backfill: moves
---     the next keys, by primary key, from the table into the queue) and
+--     job_<id>_capture (the triggers), job_<id>_expand (recorded inserted
+--     keys into the queue), job_<id>_feed (the backfill: moves the next
+--     keys, by primary key, from the table into the queue) and
 --     job_<id>_process (computes a batch of queued keys in one forward pass
 --     and writes the targets).
 -- The backfill walks the table in key order (keyset, a cursor in the job's
@@ -41,7 +47,8 @@ CREATE TABLE transformer.job (
     target_type text NOT NULL,         -- format_type() of the target column
     model text NOT NULL,
     options jsonb NOT NULL,
-    batch_rows integer NOT NULL,
+    batch_rows integer NOT NULL,       -- a batch: at most this many rows ...
+    batch_tokens integer NOT NULL,     -- ... and this many input tokens (but at least one row)
     search_path text NOT NULL,         -- create_job's, for the input expression
     state text NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'paused', 'broken')),
     backfill_done boolean NOT NULL DEFAULT false,
@@ -65,10 +72,28 @@ CREATE FUNCTION transformer._job_wake() RETURNS void
     AS 'MODULE_PATHNAME', 'job_wake' LANGUAGE C VOLATILE;
 CREATE FUNCTION transformer._job_workers_available() RETURNS boolean
     AS 'MODULE_PATHNAME', 'job_workers_available' LANGUAGE C VOLATILE;
+-- the INSERT capture's triggers (src/pg_job_capture.c); arguments: job id,
+-- owner oid, key column names
+CREATE FUNCTION transformer._job_capture_row() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'job_capture_row' LANGUAGE C;
+CREATE FUNCTION transformer._job_capture_upsert() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'job_capture_upsert' LANGUAGE C;
+CREATE FUNCTION transformer._job_capture_flush() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'job_capture_flush' LANGUAGE C;
 
 -- Names of a job's objects.
 CREATE FUNCTION transformer._job_object(id bigint, kind text) RETURNS text
     LANGUAGE sql IMMUTABLE AS $$ SELECT format('job_%s_%s', id, kind) $$;
+
+-- Names of a job's triggers on its source table: the C capture's BEFORE
+-- row triggers sort last, so that they see the key other BEFORE triggers
+-- may set.
+CREATE FUNCTION transformer._job_trigger(id bigint, kind text) RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE kind WHEN 'row_insert' THEN format('zz_job_%s_insert', id)
+                     WHEN 'upsert' THEN format('zz_job_%s_upsert', id)
+                     ELSE format('job_%s_%s', id, kind) END
+$$;
 
 -- Pieces of generated SQL over the key columns: 'a, b', 'p.a = q.a AND
 -- p.b = q.b', 'tf_k1 ...', jsonb_build_object arguments.
@@ -259,6 +284,43 @@ BEGIN
         transformer._job_keys(j.key_columns, 'OLD.%I', ', '),
         transformer._job_keys(j.key_columns, 'NEW.%I', ', '));
 
+    -- the recorded inserts: the keys of one row of job_<id>_inserted (one
+    -- statement's) into the queue, in key order (two expansions never wait
+    -- on each other in a cycle), a queued key that a batch holds waiting
+    -- for it (as the triggers' inserts do). Skipped: rows gone, and rows
+    -- that ON CONFLICT DO NOTHING left as they were (older than the
+    -- capturing transaction, with a target); returns the keys taken, 0 when
+    -- there was no row
+    EXECUTE format($f$
+        CREATE OR REPLACE FUNCTION transformer.%1$I() RETURNS bigint
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
+        DECLARE tf_n bigint;
+        BEGIN
+            WITH tf_taken AS (
+                DELETE FROM %2$s WHERE ctid = (SELECT ctid FROM %2$s LIMIT 1 FOR UPDATE SKIP LOCKED)
+                RETURNING *),
+            tf_keys AS (
+                SELECT DISTINCT %3$s, t.tf_xid FROM tf_taken t, unnest(%4$s) AS u(%5$s)),
+            tf_queued AS (
+                INSERT INTO %6$s AS q (%5$s)
+                SELECT %7$s FROM tf_keys k JOIN %8$s tf_s ON %9$s
+                 WHERE tf_s.xmin = k.tf_xid OR age(tf_s.xmin) < age(k.tf_xid) OR tf_s.%10$I IS NULL
+                 ORDER BY %7$s
+                ON CONFLICT (%5$s) DO UPDATE SET tf_attempts = 0, tf_next_retry = NULL, tf_error = NULL
+                RETURNING 1)
+            SELECT count(*) INTO tf_n FROM tf_keys;
+            RETURN tf_n;
+        END $body$ $f$,
+        transformer._job_object(j.id, 'expand'),
+        format('transformer.%I', transformer._job_object(j.id, 'inserted')),
+        transformer._job_keys(j.key_columns, 'u.%I', ', '),
+        transformer._job_keys(j.key_columns, 't.%I', ', '),
+        keys, queue,
+        transformer._job_keys(j.key_columns, 'k.%I', ', '),
+        j.source,
+        transformer._job_keys(j.key_columns, 'tf_s.%1$I = k.%1$I', ' AND '),
+        j.target);
+
     -- the backfill: the next n keys after `after` into the queue, but for
     -- those in the job's "done ahead" set (computed already from their
     -- present input: see _job_batch_step), which leave the set; returns
@@ -291,10 +353,12 @@ BEGIN
         transformer._job_keys(j.key_columns, 'tf_a%2$s', ', '),
         format('transformer.%I', transformer._job_object(j.id, 'ahead')));
 
-    -- one batch: the queued keys `keys` (jsonb objects) computed in one
-    -- forward pass and written where the input is still the one computed;
-    -- their queue entries deleted when written or when the row is gone;
-    -- tf_written_keys: the keys written
+    -- one batch: of the queued keys `keys` (jsonb objects), those whose
+    -- inputs hold at most tf_max_tokens tokens together (in order; at least
+    -- the first: tf_inputs of them), computed in one forward pass and
+    -- written where the input is still the one computed; their queue
+    -- entries deleted when written or when the row is gone (the keys past
+    -- the budget stay queued); tf_written_keys: the keys written
     IF j.task = 'embed' THEN
         compute := format('%I.embed(a.tf_vs, tf_model)', ext);
     ELSE
@@ -303,6 +367,7 @@ BEGIN
     END IF;
     EXECUTE format($f$
         CREATE OR REPLACE FUNCTION transformer.%1$I(tf_keys jsonb[], tf_model text, tf_options jsonb,
+            tf_max_tokens integer,
             OUT tf_inputs bigint, OUT tf_computed bigint, OUT tf_written bigint, OUT tf_removed bigint,
             OUT tf_written_keys jsonb[])
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = %2$s AS $body$
@@ -317,21 +382,26 @@ BEGIN
                   FROM tf_claimed c LEFT JOIN LATERAL (
                       SELECT (%6$s)::text AS tf_v, true AS tf_present FROM %7$s AS %8$s
                        WHERE %9$s) s ON true),
+            tf_batch AS MATERIALIZED (
+                SELECT r.* FROM tf_read r JOIN (
+                    SELECT tf_i, sum((SELECT count(*) FROM %15$I.tokenize(tf_v, tf_model)))
+                               OVER (ORDER BY tf_i) AS tf_tokens FROM tf_read) z USING (tf_i)
+                 WHERE z.tf_tokens <= tf_max_tokens OR r.tf_i = 1),
             tf_computed_rows AS MATERIALIZED (
                 SELECT e.tf_i, e.tf_out
-                  FROM (SELECT array_agg(tf_v ORDER BY tf_i) AS tf_vs FROM tf_read) a,
+                  FROM (SELECT array_agg(tf_v ORDER BY tf_i) AS tf_vs FROM tf_batch) a,
                        LATERAL %10$s WITH ORDINALITY AS e(tf_out, tf_i)),
             tf_written_rows AS (
                 UPDATE %7$s AS %8$s SET %11$I = c.tf_out::%12$s
-                  FROM tf_read x JOIN tf_computed_rows c USING (tf_i)
+                  FROM tf_batch x JOIN tf_computed_rows c USING (tf_i)
                  WHERE %13$s AND x.tf_present
                    AND (SELECT (%6$s)::text FROM (SELECT %8$s.*) AS %8$s) IS NOT DISTINCT FROM x.tf_v
                 RETURNING x.tf_i),
             tf_removed_rows AS (
-                DELETE FROM %4$s q USING tf_read x
+                DELETE FROM %4$s q USING tf_batch x
                  WHERE %14$s AND (NOT x.tf_present OR x.tf_i IN (SELECT tf_i FROM tf_written_rows))
                 RETURNING 1)
-            SELECT (SELECT count(*) FROM tf_read), (SELECT count(tf_v) FROM tf_read),
+            SELECT (SELECT count(*) FROM tf_batch), (SELECT count(tf_v) FROM tf_batch),
                    (SELECT count(*) FROM tf_written_rows), (SELECT count(*) FROM tf_removed_rows),
                    (SELECT array_agg(tf_keys[tf_i::integer]) FROM tf_written_rows)
               INTO tf_inputs, tf_computed, tf_written, tf_removed, tf_written_keys;
@@ -343,13 +413,31 @@ BEGIN
         transformer._job_keys(j.key_columns, alias || '.%1$I = c.%1$I', ' AND '),
         compute, j.target, j.target_type,
         transformer._job_keys(j.key_columns, alias || '.%1$I = x.tf_k%2$s', ' AND '),
-        transformer._job_keys(j.key_columns, 'q.%1$I = x.tf_k%2$s', ' AND '));
+        transformer._job_keys(j.key_columns, 'q.%1$I = x.tf_k%2$s', ' AND '), ext);
 
     EXECUTE format('ALTER FUNCTION transformer.%I() OWNER TO %I', transformer._job_object(j.id, 'capture'), j.owner);
+    EXECUTE format('ALTER FUNCTION transformer.%I() OWNER TO %I', transformer._job_object(j.id, 'expand'), j.owner);
+    EXECUTE format('REVOKE ALL ON FUNCTION transformer.%I() FROM PUBLIC', transformer._job_object(j.id, 'expand'));
     EXECUTE format('ALTER FUNCTION transformer.%I(jsonb, integer) OWNER TO %I', transformer._job_object(j.id, 'feed'), j.owner);
-    EXECUTE format('ALTER FUNCTION transformer.%I(jsonb[], text, jsonb) OWNER TO %I', transformer._job_object(j.id, 'process'), j.owner);
+    EXECUTE format('ALTER FUNCTION transformer.%I(jsonb[], text, jsonb, integer) OWNER TO %I', transformer._job_object(j.id, 'process'), j.owner);
     EXECUTE format('REVOKE ALL ON FUNCTION transformer.%I(jsonb, integer) FROM PUBLIC', transformer._job_object(j.id, 'feed'));
-    EXECUTE format('REVOKE ALL ON FUNCTION transformer.%I(jsonb[], text, jsonb) FROM PUBLIC', transformer._job_object(j.id, 'process'));
+    EXECUTE format('REVOKE ALL ON FUNCTION transformer.%I(jsonb[], text, jsonb, integer) FROM PUBLIC', transformer._job_object(j.id, 'process'));
+END $$;
+
+-- Check a job's batch limits (NULL: not given).
+CREATE FUNCTION transformer._job_check_batch(batch_rows integer, batch_tokens integer) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF batch_rows NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'batch_rows must be between 1 and 10000, not %', batch_rows
+            USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Batches of 16 to 256 rows suit most models.';
+    END IF;
+    IF batch_tokens NOT BETWEEN 1 AND 10000000 THEN
+        RAISE EXCEPTION 'batch_tokens must be between 1 and 10000000, not %', batch_tokens
+            USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'It bounds the input tokens of one batch; the default, 8192, holds 64 rows of 128 tokens.';
+    END IF;
 END $$;
 
 -- create_job's work, as the extension's owner; `caller_search_path` is the
@@ -357,7 +445,8 @@ END $$;
 -- triggers its writes fire).
 CREATE FUNCTION transformer._job_create(name text, source regclass, input text, task text,
                                         target text, model text, options jsonb,
-                                        batch_rows integer, caller_search_path text) RETURNS void
+                                        batch_rows integer, batch_tokens integer,
+                                        caller_search_path text) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     caller regrole := transformer._job_caller();
@@ -366,9 +455,11 @@ DECLARE
     checked record;
     target_info record;
     key_cols text[];
+    trigger_args text;
 BEGIN
-    IF name IS NULL OR name = '' OR source IS NULL OR input IS NULL OR task IS NULL OR batch_rows IS NULL THEN
-        RAISE EXCEPTION 'create_job needs a name, a source table, an input, a task and batch_rows'
+    IF name IS NULL OR name = '' OR source IS NULL OR input IS NULL OR task IS NULL OR batch_rows IS NULL
+       OR batch_tokens IS NULL THEN
+        RAISE EXCEPTION 'create_job needs a name, a source table, an input, a task, batch_rows and batch_tokens'
             USING ERRCODE = 'null_value_not_allowed',
             HINT = 'For example SELECT transformer.create_job(''docs_emb'', ''docs'', input => ''body'').';
     END IF;
@@ -389,11 +480,7 @@ BEGIN
         RAISE EXCEPTION 'unknown task "%"', task USING ERRCODE = 'invalid_parameter_value',
             HINT = 'The tasks are embed and translate.';
     END IF;
-    IF batch_rows NOT BETWEEN 1 AND 10000 THEN
-        RAISE EXCEPTION 'batch_rows must be between 1 and 10000, not %', batch_rows
-            USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Batches of 16 to 256 rows suit most models.';
-    END IF;
+    PERFORM transformer._job_check_batch(batch_rows, batch_tokens);
     SELECT array_agg(a.attname::text ORDER BY k.i) INTO key_cols
       FROM pg_index x, unnest(x.indkey) WITH ORDINALITY AS k(attnum, i), pg_attribute a
      WHERE x.indrelid = source AND x.indisprimary AND a.attrelid = source AND a.attnum = k.attnum;
@@ -415,6 +502,7 @@ BEGIN
     j.model := checked.model_name;
     j.options := options;
     j.batch_rows := batch_rows;
+    j.batch_tokens := batch_tokens;
     j.search_path := caller_search_path;
     IF j.target = ANY (j.input_columns) OR j.target = ANY (j.key_columns) THEN
         RAISE EXCEPTION 'target column "%" is read by the input or is part of the primary key', j.target
@@ -428,9 +516,9 @@ BEGIN
     END IF;
 
     INSERT INTO transformer.job (name, owner, source, input, input_columns, key_columns, task,
-                                 target, target_type, model, options, batch_rows, search_path)
+                                 target, target_type, model, options, batch_rows, batch_tokens, search_path)
     VALUES (j.name, j.owner, j.source, j.input, j.input_columns, j.key_columns, j.task,
-            j.target, j.target_type, j.model, j.options, j.batch_rows, j.search_path)
+            j.target, j.target_type, j.model, j.options, j.batch_rows, j.batch_tokens, j.search_path)
     RETURNING * INTO j;
 
     EXECUTE format('CREATE TABLE transformer.%I (%s, tf_attempts integer NOT NULL DEFAULT 0, '
@@ -447,18 +535,44 @@ BEGIN
                    transformer._job_object(j.id, 'ahead'), transformer._job_object(j.id, 'queue'));
     EXECUTE format('ALTER TABLE transformer.%I DROP COLUMN tf_attempts, DROP COLUMN tf_next_retry, '
                    'DROP COLUMN tf_error, OWNER TO %I', transformer._job_object(j.id, 'ahead'), j.owner);
+    -- inserted keys recorded by the C capture, one row per statement
+    EXECUTE format('CREATE TABLE transformer.%I (tf_xid xid NOT NULL, %s)',
+                   transformer._job_object(j.id, 'inserted'),
+                   (SELECT string_agg(format('%I %s[] NOT NULL', a.attname, format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY k.i)
+                      FROM unnest(key_cols) WITH ORDINALITY AS k(c, i)
+                      JOIN pg_attribute a ON a.attrelid = source AND a.attname = k.c));
+    -- uncompressed: compressing the key arrays would cost the writer more
+    -- than the space is worth
+    EXECUTE format('ALTER TABLE transformer.%I %s, OWNER TO %I', transformer._job_object(j.id, 'inserted'),
+                   transformer._job_keys(key_cols, 'ALTER COLUMN %I SET STORAGE EXTERNAL', ', '), j.owner);
     PERFORM transformer._job_install_functions(j);
-    -- a partitioned table: a row trigger, which its partitions inherit
-    -- (a statement trigger on it misses rows inserted into a partition
-    -- directly, or moved to another by an update of the key)
-    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s %s EXECUTE FUNCTION transformer.%I()',
-                   transformer._job_object(j.id, 'insert'), source,
-                   CASE WHEN rel.relkind = 'p' THEN 'FOR EACH ROW'
-                        ELSE 'REFERENCING NEW TABLE AS tf_new FOR EACH STATEMENT' END,
-                   transformer._job_object(j.id, 'capture'));
+    IF rel.relkind = 'r' AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = source
+                                         AND a.attname = ANY (key_cols) AND a.attgenerated <> '') THEN
+        trigger_args := format('%L, %L, %s', j.id, j.owner::oid, transformer._job_keys(key_cols, '%L', ', '));
+        EXECUTE format('CREATE TRIGGER %I BEFORE INSERT ON %s FOR EACH ROW '
+                       'EXECUTE FUNCTION transformer._job_capture_row(%s)',
+                       transformer._job_trigger(j.id, 'row_insert'), source, trigger_args);
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION transformer._job_capture_flush(%s)',
+                       transformer._job_trigger(j.id, 'flush'), source, trigger_args);
+        EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE ON %s FOR EACH ROW '
+                       'EXECUTE FUNCTION transformer._job_capture_upsert(%s)',
+                       transformer._job_trigger(j.id, 'upsert'), source, trigger_args);
+    ELSE
+        -- a partitioned table: a row trigger, which its partitions inherit
+        -- (a statement trigger on it misses rows inserted into a partition
+        -- directly, or moved to another by an update of the key); a
+        -- generated key, which BEFORE triggers do not see yet: a statement
+        -- trigger with a transition table
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s %s EXECUTE FUNCTION transformer.%I()',
+                       transformer._job_trigger(j.id, 'insert'), source,
+                       CASE WHEN rel.relkind = 'p' THEN 'FOR EACH ROW'
+                            ELSE 'REFERENCING NEW TABLE AS tf_new FOR EACH STATEMENT' END,
+                       transformer._job_object(j.id, 'capture'));
+    END IF;
     EXECUTE format('CREATE TRIGGER %I AFTER UPDATE OF %s ON %s FOR EACH ROW '
                    'WHEN ((%s) IS DISTINCT FROM (%s)) EXECUTE FUNCTION transformer.%I()',
-                   transformer._job_object(j.id, 'update'),
+                   transformer._job_trigger(j.id, 'update'),
                    transformer._job_keys(j.input_columns || j.key_columns, '%I', ', '), source,
                    transformer._job_keys(j.input_columns || j.key_columns, 'OLD.%I', ', '),
                    transformer._job_keys(j.input_columns || j.key_columns, 'NEW.%I', ', '),
@@ -470,10 +584,11 @@ END $$;
 CREATE FUNCTION transformer.create_job(name text, source regclass, input text,
                                        task text DEFAULT 'embed', target text DEFAULT NULL,
                                        model text DEFAULT NULL, options jsonb DEFAULT '{}',
-                                       batch_rows integer DEFAULT 64) RETURNS void
+                                       batch_rows integer DEFAULT 64,
+                                       batch_tokens integer DEFAULT 8192) RETURNS void
     LANGUAGE sql AS $$
     SELECT transformer._job_create(name, source, input, task, target, model, options, batch_rows,
-                                   current_setting('search_path'))
+                                   batch_tokens, current_setting('search_path'))
 $$;
 
 -- Is the job's table, target and triggers still there? If not, the job
@@ -488,8 +603,10 @@ BEGIN
     ELSIF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = j.source AND attname = j.target
                       AND attnum > 0 AND NOT attisdropped) THEN
         problem := format('the target column "%s" of %s was dropped', j.target, j.source);
-    ELSIF (SELECT count(*) FROM pg_trigger WHERE tgrelid = j.source
-           AND tgname IN (transformer._job_object(j.id, 'insert'), transformer._job_object(j.id, 'update'))) < 2 THEN
+    ELSIF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = j.source AND tgname = transformer._job_trigger(j.id, 'update'))
+          OR NOT (EXISTS (SELECT FROM pg_trigger WHERE tgrelid = j.source AND tgname = transformer._job_trigger(j.id, 'insert'))
+                  OR (SELECT count(*) FROM pg_trigger WHERE tgrelid = j.source AND tgname IN
+                      (transformer._job_trigger(j.id, 'row_insert'), transformer._job_trigger(j.id, 'flush'))) = 2) THEN
         problem := format('the job''s triggers on %s were dropped (with a column the input reads?)', j.source);
     ELSE
         RETURN true;
@@ -536,6 +653,25 @@ BEGIN
         RETURN NULL;
     END IF;
     RETURN j;
+END $$;
+
+-- One step of job `job_id` moving the inserted keys of one recorded
+-- statement into its queue (job_<id>_expand). Returns the keys it took.
+CREATE FUNCTION transformer._job_expand_step(job_id bigint) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    j transformer.job;
+    taken bigint;
+BEGIN
+    j := transformer._job_runnable(job_id);
+    IF j.id IS NULL THEN
+        RETURN 0;
+    END IF;
+    EXECUTE format('SELECT transformer.%I()', transformer._job_object(j.id, 'expand')) INTO taken;
+    IF taken > 0 THEN
+        PERFORM transformer._job_wake();
+    END IF;
+    RETURN taken;
 END $$;
 
 -- How many keys the backfill keeps queued ahead, and feeds at a time.
@@ -586,8 +722,8 @@ BEGIN
 END $$;
 
 -- One batch of job `job_id`: up to batch_rows ready keys of its queue,
--- locked (SKIP LOCKED: other workers take others), computed in one forward
--- pass and written. When the batch fails, its rows are tried one by one:
+-- locked (SKIP LOCKED: other workers take others), as many of them as fit
+-- in batch_tokens input tokens computed in one forward pass and written. When the batch fails, its rows are tried one by one:
 -- a failing row gets its error, one more attempt and a later retry time;
 -- the others are written. Returns the number of keys it took.
 CREATE FUNCTION transformer._job_batch_step(job_id bigint) RETURNS bigint
@@ -598,6 +734,7 @@ DECLARE
     keys jsonb[];
     k jsonb;
     r record;
+    taken bigint;
     computed bigint := 0;
     written jsonb[] := '{}';
     cursor_now jsonb;
@@ -611,7 +748,7 @@ BEGIN
         RETURN 0;
     END IF;
     queue := transformer._job_object(j.id, 'queue');
-    process := format('SELECT * FROM transformer.%I($1, $2, $3)', transformer._job_object(j.id, 'process'));
+    process := format('SELECT * FROM transformer.%I($1, $2, $3, $4)', transformer._job_object(j.id, 'process'));
     EXECUTE format('SELECT array_agg(jsonb_build_object(%s)) FROM (SELECT %s FROM transformer.%I '
                    'WHERE tf_attempts < transformer._job_max_attempts() '
                    'AND (tf_next_retry IS NULL OR tf_next_retry <= now()) '
@@ -624,13 +761,15 @@ BEGIN
         RETURN 0;
     END IF;
     BEGIN
-        EXECUTE process INTO r USING keys, j.model, j.options;
+        EXECUTE process INTO r USING keys, j.model, j.options, j.batch_tokens;
+        taken := r.tf_inputs;
         computed := r.tf_computed;
         written := coalesce(r.tf_written_keys, '{}');
     EXCEPTION WHEN OTHERS THEN
+        taken := cardinality(keys);
         FOREACH k IN ARRAY keys LOOP
             BEGIN
-                EXECUTE process INTO r USING ARRAY[k], j.model, j.options;
+                EXECUTE process INTO r USING ARRAY[k], j.model, j.options, j.batch_tokens;
                 computed := computed + r.tf_computed;
                 written := written || coalesce(r.tf_written_keys, '{}');
             EXCEPTION WHEN OTHERS THEN
@@ -653,9 +792,9 @@ BEGIN
         rows_per_second = CASE
             WHEN last_batch_at IS NULL OR rows_per_second IS NULL
                  OR finished - last_batch_at > interval '10 seconds'
-                THEN cardinality(keys) / greatest(extract(epoch FROM finished - started)::float8, 1e-6)
+                THEN taken / greatest(extract(epoch FROM finished - started)::float8, 1e-6)
             ELSE 0.8 * rows_per_second
-                 + 0.2 * cardinality(keys) / greatest(extract(epoch FROM finished - last_batch_at)::float8, 1e-6)
+                 + 0.2 * taken / greatest(extract(epoch FROM finished - last_batch_at)::float8, 1e-6)
             END,
         last_batch_at = finished
      WHERE id = job_id
@@ -675,7 +814,7 @@ BEGIN
                        transformer._job_object(j.id, 'ahead'), transformer._job_keys(j.key_columns, '%I', ', '))
             USING written, cursor_now;
     END IF;
-    RETURN cardinality(keys);
+    RETURN taken;
 END $$;
 
 -- For a worker: the first active job after `after` (round-robin by id)
@@ -705,9 +844,10 @@ BEGIN
                        '  WHERE tf_attempts < transformer._job_max_attempts() '
                        '  AND (tf_next_retry IS NULL OR tf_next_retry <= now()) '
                        '  LIMIT 1 FOR UPDATE SKIP LOCKED) '
+                       'OR EXISTS (SELECT FROM transformer.%2$I LIMIT 1 FOR UPDATE SKIP LOCKED) '
                        'OR ($1 AND (SELECT count(*) FROM (SELECT FROM transformer.%1$I '
                        '  WHERE tf_attempts < transformer._job_max_attempts() LIMIT $2) s) < $2)',
-                       transformer._job_object(j.id, 'queue'))
+                       transformer._job_object(j.id, 'queue'), transformer._job_object(j.id, 'inserted'))
             INTO has_work USING NOT j.backfill_done, 2 * transformer._job_feed_rows(j);
         IF has_work THEN
             job := j.id;
@@ -722,7 +862,10 @@ BEGIN
         END;
         earliest := least(earliest, next_retry);
     END LOOP;
-    wait_ms := greatest(ceil(extract(epoch FROM earliest - now()) * 1000), 1)::bigint;
+    -- (greatest() ignores a NULL: no retry due must stay NULL, or idle
+    -- workers would look again every millisecond)
+    wait_ms := CASE WHEN earliest IS NOT NULL
+                    THEN greatest(ceil(extract(epoch FROM earliest - now()) * 1000), 1)::bigint END;
 END $$;
 
 -- In the foreground: feed and compute batches, a transaction each, until
@@ -741,7 +884,9 @@ BEGIN
     END IF;
     LOOP
         EXIT WHEN taken >= max_rows;
-        fed := transformer._job_feed_step(j.id);
+        fed := transformer._job_expand_step(j.id);
+        COMMIT;
+        fed := fed + transformer._job_feed_step(j.id);
         COMMIT;
         batch := transformer._job_batch_step(j.id);
         COMMIT;
@@ -757,8 +902,8 @@ BEGIN
     END IF;
 END $$;
 
--- Nothing pending: the backfill has finished and every queued key has
--- either been done or failed for good.
+-- Nothing pending: the backfill has finished, every recorded insert is
+-- queued, and every queued key has either been done or failed for good.
 CREATE FUNCTION transformer._job_settled(job_id bigint) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -770,8 +915,9 @@ BEGIN
     IF NOT j.backfill_done THEN
         RETURN false;
     END IF;
-    EXECUTE format('SELECT EXISTS (SELECT FROM transformer.%I WHERE tf_attempts < transformer._job_max_attempts())',
-                   transformer._job_object(j.id, 'queue')) INTO pending;
+    EXECUTE format('SELECT EXISTS (SELECT FROM transformer.%I WHERE tf_attempts < transformer._job_max_attempts()) '
+                   'OR EXISTS (SELECT FROM transformer.%I)',
+                   transformer._job_object(j.id, 'queue'), transformer._job_object(j.id, 'inserted')) INTO pending;
     RETURN NOT pending;
 END $$;
 
@@ -799,18 +945,15 @@ BEGIN
 END $$;
 
 CREATE FUNCTION transformer.alter_job(name text, model text DEFAULT NULL, options jsonb DEFAULT NULL,
-                                      batch_rows integer DEFAULT NULL) RETURNS void
+                                      batch_rows integer DEFAULT NULL, batch_tokens integer DEFAULT NULL)
+    RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     j transformer.job := transformer._job_get(name, true);
     checked record;
     recompute boolean;
 BEGIN
-    IF batch_rows NOT BETWEEN 1 AND 10000 THEN
-        RAISE EXCEPTION 'batch_rows must be between 1 and 10000, not %', batch_rows
-            USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Batches of 16 to 256 rows suit most models.';
-    END IF;
+    PERFORM transformer._job_check_batch(batch_rows, batch_tokens);
     checked := transformer._job_check_model(j.task, coalesce(model, j.model), coalesce(options, j.options));
     PERFORM transformer._job_target_type(j.source, j.target, j.task, coalesce(options, j.options),
                                          checked.dimensions);
@@ -819,6 +962,7 @@ BEGIN
         model = checked.model_name,
         options = coalesce(alter_job.options, job.options),
         batch_rows = coalesce(alter_job.batch_rows, job.batch_rows),
+        batch_tokens = coalesce(alter_job.batch_tokens, job.batch_tokens),
         backfill_done = CASE WHEN recompute THEN false ELSE backfill_done END,
         backfill_cursor = CASE WHEN recompute THEN NULL ELSE backfill_cursor END
      WHERE id = j.id;
@@ -872,14 +1016,17 @@ BEGIN
     PERFORM transformer._job_lock_source(j.source, 'ACCESS EXCLUSIVE');
     j := transformer._job_get(name, true);
     FOR trigger_name IN SELECT tgname FROM pg_trigger WHERE tgrelid = j.source
-        AND tgname IN (transformer._job_object(j.id, 'insert'), transformer._job_object(j.id, 'update')) LOOP
+        AND tgname IN (SELECT transformer._job_trigger(j.id, kind)
+                         FROM unnest(ARRAY['insert', 'row_insert', 'flush', 'upsert', 'update']) kind) LOOP
         EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, j.source);
     END LOOP;
     EXECUTE format('DROP FUNCTION IF EXISTS transformer.%I()', transformer._job_object(j.id, 'capture'));
+    EXECUTE format('DROP FUNCTION IF EXISTS transformer.%I()', transformer._job_object(j.id, 'expand'));
     EXECUTE format('DROP FUNCTION IF EXISTS transformer.%I(jsonb, integer)', transformer._job_object(j.id, 'feed'));
-    EXECUTE format('DROP FUNCTION IF EXISTS transformer.%I(jsonb[], text, jsonb)', transformer._job_object(j.id, 'process'));
-    EXECUTE format('DROP TABLE IF EXISTS transformer.%I, transformer.%I',
-                   transformer._job_object(j.id, 'queue'), transformer._job_object(j.id, 'ahead'));
+    EXECUTE format('DROP FUNCTION IF EXISTS transformer.%I(jsonb[], text, jsonb, integer)', transformer._job_object(j.id, 'process'));
+    EXECUTE format('DROP TABLE IF EXISTS transformer.%I, transformer.%I, transformer.%I',
+                   transformer._job_object(j.id, 'queue'), transformer._job_object(j.id, 'ahead'),
+                   transformer._job_object(j.id, 'inserted'));
     DELETE FROM transformer.job WHERE id = j.id;
 END $$;
 
@@ -932,10 +1079,16 @@ BEGIN
                    '                 AND EXISTS (SELECT FROM %s s WHERE %s)) FROM %s q',
                    j.source, transformer._job_keys(j.key_columns, 'q.%1$I = s.%1$I', ' AND '), queue)
         INTO queued, failed;
-    EXECUTE format('SELECT count(*) FILTER (WHERE q IS NULL AND NOT %1$s), '
-                   'count(*) FILTER (WHERE q IS NULL AND %1$s) '
-                   'FROM %2$s s LEFT JOIN %3$s q ON %4$s',
-                   unfed, j.source, queue, transformer._job_keys(j.key_columns, 'q.%1$I = s.%1$I', ' AND '))
+    -- pending beside the queued: rows the backfill has not reached, and
+    -- inserted rows recorded but not queued yet
+    EXECUTE format('WITH i AS (SELECT DISTINCT %5$s FROM transformer.%6$I t, unnest(%7$s) AS u(%8$s)) '
+                   'SELECT count(*) FILTER (WHERE q IS NULL AND i IS NULL AND NOT %1$s), '
+                   'count(*) FILTER (WHERE q IS NULL AND (i IS NOT NULL OR %1$s)) '
+                   'FROM %2$s s LEFT JOIN %3$s q ON %4$s LEFT JOIN i ON %9$s',
+                   unfed, j.source, queue, transformer._job_keys(j.key_columns, 'q.%1$I = s.%1$I', ' AND '),
+                   transformer._job_keys(j.key_columns, 'u.%I', ', '), transformer._job_object(j.id, 'inserted'),
+                   transformer._job_keys(j.key_columns, 't.%I', ', '), transformer._job_keys(j.key_columns, '%I', ', '),
+                   transformer._job_keys(j.key_columns, 'i.%1$I = s.%1$I', ' AND '))
         INTO done, not_fed;
     pending := queued + not_fed;
 END $$;
@@ -954,7 +1107,7 @@ SELECT j.name, j.owner, j.source, j.input, j.task, j.model, j.options, j.target,
             END AS eta,
        ARRAY(SELECT a.pid FROM pg_stat_activity a
               WHERE a.backend_type = 'transformer job worker' AND a.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
-                AND a.query ~ ('^SELECT transformer\._job_(feed|batch)_step\(' || j.id || '\)')
+                AND a.query ~ ('^SELECT transformer\._job_(expand|feed|batch)_step\(' || j.id || '\)')
               ORDER BY a.pid) AS worker_pids,
        j.last_error, j.rows_computed, j.batches
   FROM transformer.job j, LATERAL transformer._job_counts(j.id) c

@@ -15,7 +15,8 @@
  * until a worker leaves.
  *
  * A worker runs, in its own transactions, the SQL steps of sql/10_jobs.sql:
- * _job_next() picks the next job with work it can take, _job_feed_step()
+ * _job_next() picks the next job with work it can take, _job_expand_step()
+ * queues the keys of recorded inserts (pg_job_capture.c), _job_feed_step()
  * moves backfill keys into the job's queue, _job_batch_step() computes and
  * writes one batch. With nothing to do it sleeps on its latch, which
  * _job_wake() sets at the commit of a transaction that queued work; the
@@ -49,6 +50,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "pg_transformer.h"
@@ -224,24 +226,28 @@ job_xact_callback(XactEvent event, void *arg)
 		SetLatch(launcher);
 }
 
-/*
- * _job_wake() RETURNS void: wake this database's job workers when the
- * current transaction commits (nothing when it aborts, nothing without
- * preloading).
- */
-Datum
-job_wake(PG_FUNCTION_ARGS)
+/* Wake this database's job workers when the current transaction commits
+ * (nothing when it aborts, nothing without preloading). */
+void
+pgtf_job_wake_at_commit(void)
 {
 	static bool registered = false;
 
 	if (job_shared == NULL)
-		PG_RETURN_VOID();
+		return;
 	if (!registered)
 	{
 		RegisterXactCallback(job_xact_callback, NULL);
 		registered = true;
 	}
 	wake_at_commit = true;
+}
+
+/* _job_wake() RETURNS void: pgtf_job_wake_at_commit() from SQL. */
+Datum
+job_wake(PG_FUNCTION_ARGS)
+{
+	pgtf_job_wake_at_commit();
 	PG_RETURN_VOID();
 }
 
@@ -287,6 +293,27 @@ want_every_database(void)
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
+}
+
+/* Can a worker still connect to `dboid` (not dropped, connections
+ * allowed, not a template)? */
+static bool
+database_connectable(Oid dboid)
+{
+	HeapTuple	tup;
+	bool		connectable = false;
+
+	StartTransactionCommand();
+	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dboid));
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+
+		connectable = db->datallowconn && !db->datistemplate;
+		ReleaseSysCache(tup);
+	}
+	CommitTransactionCommand();
+	return connectable;
 }
 
 /* Start one worker for `dboid` in slot `i`; false when the postmaster has
@@ -379,6 +406,18 @@ balance_workers(BackgroundWorkerHandle **handles, int *next_db)
 		SpinLockRelease(&job_shared->mutex);
 		if (dboid == InvalidOid)
 			break;
+		if (!database_connectable(dboid))
+		{
+			/* dropped (or closed) since it was wanted: its workers would
+			 * fail to connect, again and again; forget it, and look again
+			 * for this slot */
+			SpinLockAcquire(&job_shared->mutex);
+			job_shared->databases[best].dboid = InvalidOid;
+			job_shared->databases[best].wanted = false;
+			SpinLockRelease(&job_shared->mutex);
+			i--;
+			continue;
+		}
 		if (!start_worker(i, dboid, &handles[i]))
 			break;
 	}
@@ -503,8 +542,9 @@ run_step(const char *sql, int64 *value, bool *isnull, int64 *second)
 }
 
 /*
- * One round: the next job with work after `*after` (round-robin), one feed
- * step and one batch of it. Returns the milliseconds to sleep (0: look
+ * One round: the next job with work after `*after` (round-robin), one
+ * expand step (recorded inserts into the queue), one feed step and one
+ * batch of it. Returns the milliseconds to sleep (0: look
  * again at once; JOB_IDLE_TIMEOUT_MS: no retry is due either), or -1 when
  * this database has no active job.
  */
@@ -527,6 +567,8 @@ worker_round(int64 *after)
 	if (job < 0)
 		return -1;
 	*after = job;
+	sql = psprintf("SELECT transformer._job_expand_step(%lld)", (long long) job);
+	run_step(sql, NULL, NULL, NULL);
 	sql = psprintf("SELECT transformer._job_feed_step(%lld)", (long long) job);
 	run_step(sql, NULL, NULL, NULL);
 	sql = psprintf("SELECT transformer._job_batch_step(%lld)", (long long) job);

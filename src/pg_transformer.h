@@ -28,6 +28,11 @@ void		pgtf_embed_init(void);	/* pg_embed.c: embedding_model */
 void		pgtf_translate_init(void);	/* pg_translate.c: translation_model, num_beams, max_length */
 void		pgtf_jobs_init(void);	/* pg_job_worker.c: max_job_workers, job launcher */
 
+/* ---- pg_job_worker.c: waking the job workers ---- */
+
+/* Wake this database's job workers when the current transaction commits. */
+void		pgtf_job_wake_at_commit(void);
+
 /* ---- pg_translate.c: decoding options ---- */
 
 /* The overrides of a translate()-like call: *session from the settings

@@ -42,7 +42,7 @@ SELECT throws_ok($$CALL transformer.run_job('jobs_perm_emb')$$, '42501', NULL, '
 SELECT is((SELECT count(*) FROM transformer.jobs WHERE name = 'jobs_perm_emb'), 0::bigint,
           'nor see it in the jobs view');
 SELECT throws_ok($$SELECT * FROM transformer.job$$, '42501', NULL, 'the catalog table is not readable');
-SELECT throws_ok(format('SELECT transformer.job_%s_process(ARRAY[]::jsonb[], %L, %L)', :perm_job, 'x', '{}'),
+SELECT throws_ok(format('SELECT transformer.job_%s_process(ARRAY[]::jsonb[], %L, %L, 1)', :perm_job, 'x', '{}'),
                  '42501', NULL, 'nor are the job''s functions callable');
 -- bob's writes to alice's table are captured (the triggers run as alice)
 INSERT INTO jobs_perm VALUES (100, 'Written by bob');
