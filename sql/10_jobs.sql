@@ -73,7 +73,7 @@ CREATE FUNCTION transformer._job_wake() RETURNS void
 CREATE FUNCTION transformer._job_workers_available() RETURNS boolean
     AS 'MODULE_PATHNAME', 'job_workers_available' LANGUAGE C VOLATILE;
 -- the INSERT capture's triggers (src/pg_job_capture.c); arguments: job id,
--- owner oid, key column names
+-- key column names
 CREATE FUNCTION transformer._job_capture_row() RETURNS trigger
     AS 'MODULE_PATHNAME', 'job_capture_row' LANGUAGE C;
 CREATE FUNCTION transformer._job_capture_upsert() RETURNS trigger
@@ -284,32 +284,38 @@ BEGIN
         transformer._job_keys(j.key_columns, 'OLD.%I', ', '),
         transformer._job_keys(j.key_columns, 'NEW.%I', ', '));
 
-    -- the recorded inserts: the keys of one row of job_<id>_inserted (one
-    -- statement's) into the queue, in key order (two expansions never wait
-    -- on each other in a cycle), a queued key that a batch holds waiting
-    -- for it (as the triggers' inserts do). Skipped: rows gone, and rows
-    -- that ON CONFLICT DO NOTHING left as they were (older than the
-    -- capturing transaction, with a target); returns the keys taken, 0 when
-    -- there was no row
+    -- the recorded inserts: the keys of the rows of job_<id>_inserted
+    -- (a statement's each), up to 100 rows at a time until about 50,000
+    -- keys are taken, into the queue in key order (two expansions never
+    -- wait on each other in a cycle), a queued key that a batch holds
+    -- waiting for it. Skipped: rows gone, and rows that ON CONFLICT DO
+    -- NOTHING left as they were (older than the capturing transaction,
+    -- with a target). Returns the keys taken, 0 when there was none. All
+    -- that is recorded is taken at once: a backfill that reached the rows
+    -- first would compute them twice.
     EXECUTE format($f$
         CREATE OR REPLACE FUNCTION transformer.%1$I() RETURNS bigint
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
-        DECLARE tf_n bigint;
+        DECLARE tf_n bigint; tf_total bigint := 0;
         BEGIN
-            WITH tf_taken AS (
-                DELETE FROM %2$s WHERE ctid = (SELECT ctid FROM %2$s LIMIT 1 FOR UPDATE SKIP LOCKED)
-                RETURNING *),
-            tf_keys AS (
-                SELECT DISTINCT %3$s, t.tf_xid FROM tf_taken t, unnest(%4$s) AS u(%5$s)),
-            tf_queued AS (
-                INSERT INTO %6$s AS q (%5$s)
-                SELECT %7$s FROM tf_keys k JOIN %8$s tf_s ON %9$s
-                 WHERE tf_s.xmin = k.tf_xid OR age(tf_s.xmin) < age(k.tf_xid) OR tf_s.%10$I IS NULL
-                 ORDER BY %7$s
-                ON CONFLICT (%5$s) DO UPDATE SET tf_attempts = 0, tf_next_retry = NULL, tf_error = NULL
-                RETURNING 1)
-            SELECT count(*) INTO tf_n FROM tf_keys;
-            RETURN tf_n;
+            LOOP
+                WITH tf_taken AS (
+                    DELETE FROM %2$s WHERE ctid = ANY (ARRAY(SELECT ctid FROM %2$s LIMIT 100 FOR UPDATE SKIP LOCKED))
+                    RETURNING *),
+                tf_keys AS (
+                    SELECT %3$s, t.tf_xid FROM tf_taken t, unnest(%4$s) AS u(%5$s)),
+                tf_queued AS (
+                    INSERT INTO %6$s AS q (%5$s)
+                    SELECT DISTINCT %7$s FROM tf_keys k JOIN %8$s tf_s ON %9$s
+                     WHERE tf_s.xmin = k.tf_xid OR age(tf_s.xmin) < age(k.tf_xid) OR tf_s.%10$I IS NULL
+                     ORDER BY %7$s
+                    ON CONFLICT (%5$s) DO UPDATE SET tf_attempts = 0, tf_next_retry = NULL, tf_error = NULL
+                    RETURNING 1)
+                SELECT count(*) INTO tf_n FROM tf_keys;
+                tf_total := tf_total + tf_n;
+                EXIT WHEN tf_n = 0 OR tf_total >= 50000;
+            END LOOP;
+            RETURN tf_total;
         END $body$ $f$,
         transformer._job_object(j.id, 'expand'),
         format('transformer.%I', transformer._job_object(j.id, 'inserted')),
@@ -548,7 +554,7 @@ BEGIN
     PERFORM transformer._job_install_functions(j);
     IF rel.relkind = 'r' AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = source
                                          AND a.attname = ANY (key_cols) AND a.attgenerated <> '') THEN
-        trigger_args := format('%L, %L, %s', j.id, j.owner::oid, transformer._job_keys(key_cols, '%L', ', '));
+        trigger_args := format('%L, %s', j.id, transformer._job_keys(key_cols, '%L', ', '));
         EXECUTE format('CREATE TRIGGER %I BEFORE INSERT ON %s FOR EACH ROW '
                        'EXECUTE FUNCTION transformer._job_capture_row(%s)',
                        transformer._job_trigger(j.id, 'row_insert'), source, trigger_args);
@@ -655,8 +661,8 @@ BEGIN
     RETURN j;
 END $$;
 
--- One step of job `job_id` moving the inserted keys of one recorded
--- statement into its queue (job_<id>_expand). Returns the keys it took.
+-- One step of job `job_id` moving the recorded inserted keys into its
+-- queue (job_<id>_expand). Returns the keys it took.
 CREATE FUNCTION transformer._job_expand_step(job_id bigint) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE

@@ -30,8 +30,10 @@
  * trigger disabled alone) abort the commit rather than be lost. A
  * statement that buffers a million keys flushes them early.
  *
- * The triggers' arguments: the job's id, its owner's oid (the flush writes
- * as the owner, as the job's SQL functions do), and the key column names.
+ * The triggers' arguments: the job's id and the key column names. The flush
+ * writes as the owner of job_<id>_inserted, the job's owner, as the job's
+ * SQL functions run (no role oid in the arguments, which a dump and
+ * restore would make another role's).
  */
 #include "postgres.h"
 
@@ -39,6 +41,8 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -48,6 +52,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "pg_transformer.h"
 
@@ -62,7 +67,6 @@ PG_FUNCTION_INFO_V1(job_capture_flush);
 typedef struct CaptureBuffer
 {
 	int64		job_id;
-	Oid			owner;
 	Oid			relid;			/* the table attnums refer to */
 	int			nkeys;			/* key columns */
 	AttrNumber	attnums[INDEX_MAX_KEYS];
@@ -139,9 +143,12 @@ capture_subxact_callback(SubXactEvent event, SubTransactionId subid,
 	}
 }
 
-/* The trigger's job id, owner and key columns, checking how it was called. */
-static void
-capture_trigger_args(FunctionCallInfo fcinfo, const char *function, int64 *job_id, Oid *owner)
+/* The trigger's data and job id, checking that `function` was
+ * called by a trigger firing on `event` (TRIGGER_EVENT_* bits: operation,
+ * timing, row) described by `event_name`. */
+static TriggerData *
+capture_trigger_args(FunctionCallInfo fcinfo, const char *function, TriggerEvent event,
+					 const char *event_name, int64 *job_id)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	Trigger    *trigger;
@@ -151,19 +158,21 @@ capture_trigger_args(FunctionCallInfo fcinfo, const char *function, int64 *job_i
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("%s() was not called by a trigger", function),
 				 errhint("It is part of a table job; create_job installs it.")));
+	if ((trigdata->tg_event & (TRIGGER_EVENT_OPMASK | TRIGGER_EVENT_TIMINGMASK | TRIGGER_EVENT_ROW)) != event)
+		elog(ERROR, "%s() must fire %s", function, event_name);
 	trigger = trigdata->tg_trigger;
-	if (trigger->tgnargs < 3)
-		elog(ERROR, "%s(): trigger \"%s\" needs the job id, owner and key columns",
+	if (trigger->tgnargs < 2)
+		elog(ERROR, "%s(): trigger \"%s\" needs the job id and key columns",
 			 function, trigger->tgname);
 	*job_id = strtoll(trigger->tgargs[0], NULL, 10);
-	*owner = (Oid) strtoul(trigger->tgargs[1], NULL, 10);
+	return trigdata;
 }
 
 /* The buffer of job `job_id` on the trigger's table, made on first use,
  * its key columns looked up in the table (attnums may differ between
  * tables). */
 static CaptureBuffer *
-capture_buffer(TriggerData *trigdata, int64 job_id, Oid owner)
+capture_buffer(TriggerData *trigdata, int64 job_id)
 {
 	Relation	rel = trigdata->tg_relation;
 	Trigger    *trigger = trigdata->tg_trigger;
@@ -184,21 +193,20 @@ capture_buffer(TriggerData *trigdata, int64 job_id, Oid owner)
 												ALLOCSET_DEFAULT_SIZES);
 	b = MemoryContextAllocZero(capture_context, sizeof(CaptureBuffer));
 	b->job_id = job_id;
-	b->owner = owner;
 	b->relid = RelationGetRelid(rel);
-	b->nkeys = trigger->tgnargs - 2;
+	b->nkeys = trigger->tgnargs - 1;
 	if (b->nkeys > INDEX_MAX_KEYS)
 		elog(ERROR, "trigger \"%s\": too many key columns", trigger->tgname);
 	for (int k = 0; k < b->nkeys; k++)
 	{
-		int			attnum = SPI_fnumber(RelationGetDescr(rel), trigger->tgargs[k + 2]);
+		int			attnum = SPI_fnumber(RelationGetDescr(rel), trigger->tgargs[k + 1]);
 		Form_pg_attribute att;
 
 		if (attnum <= 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("table job %lld: key column \"%s\" of %s does not exist",
-							(long long) job_id, trigger->tgargs[k + 2], RelationGetRelationName(rel)),
+							(long long) job_id, trigger->tgargs[k + 1], RelationGetRelationName(rel)),
 					 errhint("Drop the job and create it again.")));
 		att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
 		b->attnums[k] = attnum;
@@ -213,6 +221,28 @@ capture_buffer(TriggerData *trigdata, int64 job_id, Oid owner)
 	b->next = buffers;
 	buffers = b;
 	return b;
+}
+
+/* The owner of transformer.job_<id>_inserted: the job's owner. */
+static Oid
+capture_owner(int64 job_id)
+{
+	char		name[NAMEDATALEN];
+	Oid			relid;
+	HeapTuple	tup;
+	Oid			owner;
+
+	snprintf(name, sizeof(name), "job_%lld_inserted", (long long) job_id);
+	relid = get_relname_relid(name, get_namespace_oid("transformer", false));
+	tup = OidIsValid(relid) ? SearchSysCache1(RELOID, ObjectIdGetDatum(relid)) : NULL;
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table job %lld has lost its table transformer.%s", (long long) job_id, name),
+				 errhint("Drop the job (transformer.drop_job) and create it again.")));
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
 }
 
 /*
@@ -240,7 +270,8 @@ capture_write(CaptureBuffer *b)
 	/* the inserting (sub)transaction: its rows carry it as xmin */
 	xid = GetCurrentTransactionId();
 	GetUserIdAndSecContext(&saved_user, &saved_security);
-	SetUserIdAndSecContext(b->owner, saved_security | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	SetUserIdAndSecContext(capture_owner(b->job_id),
+						   saved_security | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	old = MemoryContextSwitchTo(capture_context);
@@ -361,19 +392,17 @@ capture_copy(CaptureBuffer *b, int k, Datum value)
 Datum
 job_capture_row(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerData *trigdata;
 	HeapTuple	tuple;
 	CaptureBuffer *b;
 	int64		job_id;
-	Oid			owner;
 	Datum	   *row;
 
-	capture_trigger_args(fcinfo, "job_capture_row", &job_id, &owner);
-	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
-		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		elog(ERROR, "job_capture_row() must fire BEFORE INSERT FOR EACH ROW");
+	trigdata = capture_trigger_args(fcinfo, "job_capture_row",
+									TRIGGER_EVENT_INSERT | TRIGGER_EVENT_BEFORE | TRIGGER_EVENT_ROW,
+									"BEFORE INSERT FOR EACH ROW", &job_id);
 	tuple = trigdata->tg_trigtuple;
-	b = capture_buffer(trigdata, job_id, owner);
+	b = capture_buffer(trigdata, job_id);
 	if (b->count == 0 && !flush_trigger_fires(trigdata->tg_relation, job_id))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -419,14 +448,12 @@ job_capture_row(PG_FUNCTION_ARGS)
 Datum
 job_capture_upsert(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerData *trigdata;
 	int64		job_id;
-	Oid			owner;
 
-	capture_trigger_args(fcinfo, "job_capture_upsert", &job_id, &owner);
-	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
-		!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-		elog(ERROR, "job_capture_upsert() must fire BEFORE UPDATE FOR EACH ROW");
+	trigdata = capture_trigger_args(fcinfo, "job_capture_upsert",
+									TRIGGER_EVENT_UPDATE | TRIGGER_EVENT_BEFORE | TRIGGER_EVENT_ROW,
+									"BEFORE UPDATE FOR EACH ROW", &job_id);
 	for (CaptureBuffer *b = buffers; b != NULL; b = b->next)
 	{
 		Datum	   *last;
@@ -458,13 +485,11 @@ job_capture_upsert(PG_FUNCTION_ARGS)
 Datum
 job_capture_flush(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerData *trigdata;
 	int64		job_id;
-	Oid			owner;
 
-	capture_trigger_args(fcinfo, "job_capture_flush", &job_id, &owner);
-	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) || !TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
-		elog(ERROR, "job_capture_flush() must fire AFTER INSERT FOR EACH STATEMENT");
+	trigdata = capture_trigger_args(fcinfo, "job_capture_flush", TRIGGER_EVENT_INSERT | TRIGGER_EVENT_AFTER,
+									"AFTER INSERT FOR EACH STATEMENT", &job_id);
 	for (CaptureBuffer *b = buffers; b != NULL; b = b->next)
 		if (b->job_id == job_id && b->relid == RelationGetRelid(trigdata->tg_relation))
 			capture_write(b);

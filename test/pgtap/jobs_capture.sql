@@ -174,11 +174,26 @@ SELECT throws_like($$INSERT INTO cap_docs VALUES (7002, 'flush trigger off')$$,
 SELECT is((SELECT count(*) FROM cap_docs WHERE id = 7002), 0::bigint, '(and the row is not there)');
 SELECT throws_ok($$SELECT transformer._job_capture_flush()$$, '39P01', NULL, 'the capture functions are triggers only');
 
--- idle workers sleep on their latch: none ran a step in the last second
-SELECT pg_sleep(1.5);
-SELECT is((SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'transformer job worker'
-             AND datname = current_database() AND clock_timestamp() - state_change < interval '1 second'),
-          0::bigint, 'settled jobs: no worker ran a step within the last second (no polling)');
+-- idle workers sleep on their latch (a safety-net round every 10 s): over
+-- 15 looks 0.1 s apart, a worker's activity changes a few times at most
+-- (a worker looking for work every millisecond changes it at every look)
+CREATE FUNCTION pg_temp.worker_activity_changes() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE changes bigint;
+BEGIN
+    CREATE TEMP TABLE looks (pid integer, state_change timestamptz);
+    FOR i IN 1..15 LOOP
+        PERFORM pg_stat_clear_snapshot();
+        INSERT INTO looks SELECT pid, state_change FROM pg_stat_activity
+         WHERE backend_type = 'transformer job worker' AND datname = current_database();
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+    SELECT coalesce(max(n), 0) INTO changes
+      FROM (SELECT count(DISTINCT state_change) AS n FROM looks GROUP BY pid) c;
+    DROP TABLE looks;
+    RETURN changes;
+END $$;
+SELECT cmp_ok(pg_temp.worker_activity_changes(), '<=', 4::bigint,
+              'settled jobs: idle workers do not look for work again and again (no polling)');
 
 SELECT transformer.drop_job('cap_emb');
 SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'cap_docs'::regclass AND NOT tgisinternal), 0::bigint,
