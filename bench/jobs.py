@@ -50,7 +50,7 @@ PGBIN = os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin")
 DATA_DIR = os.environ.get("BENCH_DATA_DIR", "")
 EMBED_ROWS = 2000 if QUICK else 20000
 TRANSLATE_ROWS = 16 if QUICK else 64
-INSERT_ROWS = 20000 if QUICK else 100000
+INSERT_ROWS = int(os.environ.get("BENCH_INSERT_ROWS", 20000 if QUICK else 100000))
 STREAM_SECONDS = 10 if QUICK else 30
 OVERHEAD_REPEATS = max(REPEATS, 5)    # a load takes a second: more runs, a steadier median
 POLL_SECONDS = 0.005
@@ -183,8 +183,12 @@ def insert_overhead(session, task, spec, texts, method):
     pending = None
     rows_file = os.path.join(DATA_DIR, "bench_job_rows.tsv")
     if method == "COPY":
-        session.execute(f"COPY (SELECT i, ($1::text[])[1 + i % {len(texts)}] FROM generate_series(1, {INSERT_ROWS}) i) "
-                        f"TO '{rows_file}'", [text_array(texts)])
+        # COPY (query) takes no parameters: the rows go through a table
+        session.execute("DROP TABLE IF EXISTS bench_job_rows")
+        session.execute(f"CREATE TABLE bench_job_rows AS SELECT i, ($1::text[])[1 + i % {len(texts)}] AS s "
+                        f"FROM generate_series(1, {INSERT_ROWS}) i", [text_array(texts)])
+        session.execute(f"COPY bench_job_rows TO '{rows_file}'")
+        session.execute("DROP TABLE bench_job_rows")
     for _ in range(OVERHEAD_REPEATS):
         for with_job in (False, True):
             fresh_table(session, [], spec["target_type"])
