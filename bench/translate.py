@@ -12,7 +12,12 @@ Inputs: Multi30k validation English. Batch 1: translate(text) once per
 sentence over the first 2 sentences; batch 32: one translate(text[]) call
 over the first 32 (BENCH_QUICK: 1 and a batch of 8, first thread count
 only). Greedy (num_beams 1) and beam 4; the fixture's generation config
-otherwise (max_length 32, forced </s> at the end, <pad> banned).
+otherwise (max_length 32, forced </s> at the end, <pad> banned). Then batch
+1 again with the same checkpoint loaded in int8 (load_model(..., 'int8')),
+greedy and beam 4, against the same float32 PyTorch: the issue's int8
+translation target (beam 4 at least 4x PyTorch per CPU-second). Its
+translations may differ from float32 ones ("same text" says how many do
+not); tokens are still PyTorch's count.
 
 Target tokens are counted on the PyTorch side: the generated ids of each
 sentence, </s> included, decoder start token not (one decoder step each; for
@@ -30,29 +35,30 @@ from pg import PgError, Session, text_array
 
 SENTENCES = {1: 1, 8: 8} if QUICK else {1: 2, 32: 32}  # sentences by batch size
 BEAMS = (1, 4)
+INT8_MODEL = MARIAN_FIXTURE + "-int8"   # the fixture loaded again in int8
 
 
-def run_sql(session, batch, beams, texts):
+def run_sql(session, batch, beams, texts, model=MARIAN_FIXTURE):
     """(wall, cpu, translations) of one timed statement: the texts
-    translated `batch` at a time."""
+    translated `batch` at a time by `model`."""
     if batch == 1:
-        sql = (f"SELECT translate(s, '{MARIAN_FIXTURE}', $2::int) "
+        sql = (f"SELECT translate(s, '{model}', $2::int) "
                "FROM unnest($1::text[]) WITH ORDINALITY AS t(s, i) ORDER BY i")
     else:
-        sql = f"SELECT unnest(translate($1::text[], '{MARIAN_FIXTURE}', $2::int))"
+        sql = f"SELECT unnest(translate($1::text[], '{model}', $2::int))"
     wall, cpu, rows = session.timed(sql, [text_array(texts), beams])
     return wall, cpu, [r[0] for r in rows]
 
 
-def measure(session, worker, batch, beams, texts):
-    """REPEATS x (ours, then PyTorch) -> dict with the (wall, cpu) lists,
-    PyTorch's token count and the number of identical translations; or
-    {"error": message} when the statement fails."""
+def measure(session, worker, batch, beams, texts, model=MARIAN_FIXTURE):
+    """REPEATS x (ours with `model`, then PyTorch) -> dict with the (wall,
+    cpu) lists, PyTorch's token count and the number of identical
+    translations; or {"error": message} when the statement fails."""
     ours, theirs = [], []
     tokens = same = None
     for _ in range(REPEATS):
         try:
-            wall, cpu, got = run_sql(session, batch, beams, texts)
+            wall, cpu, got = run_sql(session, batch, beams, texts, model)
         except PgError as e:
             return {"error": str(e)}
         ours.append((wall, cpu))
@@ -82,7 +88,15 @@ def main():
         worker.call(op="translate", texts=texts[:1], batch=1, beams=1)
         for batch, n in SENTENCES.items():
             for beams in BEAMS:
-                results.append((threads, batch, beams, n, measure(session, worker, batch, beams, texts[:n])))
+                results.append((threads, batch, f"{beams}", n, measure(session, worker, batch, beams, texts[:n])))
+        try:
+            session.execute(f"SELECT transformer.load_model('{INT8_MODEL}', '{fixture}', 'int8')")
+            for beams in BEAMS:
+                results.append((threads, 1, f"{beams} int8", SENTENCES[1],
+                                measure(session, worker, 1, beams, texts[:SENTENCES[1]], INT8_MODEL)))
+            session.execute(f"SELECT transformer.unload_model('{INT8_MODEL}')")
+        except PgError as e:
+            results.append((threads, 1, "4 int8", SENTENCES[1], {"error": str(e)}))
         worker.close()
     session.close()
 
@@ -91,7 +105,8 @@ def main():
         print(f"  -- {label}; medians of {REPEATS}; ours/torch = median of the per-repeat ratios")
         rows = []
         for threads, batch, beams, n, r in results:
-            head = [threads, batch, "greedy" if beams == 1 else f"beam {beams}", n]
+            kind, _, precision = beams.partition(" ")
+            head = [threads, batch, ("greedy" if kind == "1" else f"beam {kind}") + (f" {precision}" if precision else ""), n]
             if "error" in r:
                 rows.append(head + ["ERROR: " + r["error"], "", "", "", ""])
                 continue
