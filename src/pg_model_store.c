@@ -699,7 +699,7 @@ pgtf_model_lookup(const char *name, TfArch arch, const char *default_guc)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("model \"%s\" is a %s model, not a %s model", name,
 						tf_arch_name(ref.header->arch), tf_arch_name(arch)),
-				 errhint("embed() needs a bert model and translate() a marian model.")));
+				 errhint("embed(), fill_mask() and attention() take a bert model; translate(), alignment() and attention() a marian model (transformer.models lists each model's architecture).")));
 	return ref;
 }
 
