@@ -78,9 +78,22 @@ typedef struct CaptureBuffer
 	int64		capacity;
 	Datum	   *keys;			/* [capacity][nkeys]: key columns of row i at i * nkeys */
 	SubTransactionId *subids;	/* [capacity]: the subtransaction that buffered row i */
-	SPIPlanPtr	insert_plan;	/* INSERT INTO job_<id>_inserted, kept for the transaction */
+	MemoryContext key_memory;	/* copies of by-reference keys: emptied when the buffer is */
 	struct CaptureBuffer *next;
 } CaptureBuffer;
+
+/* A prepared INSERT INTO job_<id>_inserted, kept for the backend's life
+ * (in TopMemoryContext; the plan cache re-plans it after DDL). */
+typedef struct CapturePlan
+{
+	int64		job_id;
+	int			nargs;
+	Oid			argtypes[INDEX_MAX_KEYS + 1];	/* xid, then an array type per key column */
+	SPIPlanPtr	plan;
+	struct CapturePlan *next;
+} CapturePlan;
+
+static CapturePlan *capture_plans = NULL;
 
 /* This transaction's buffers, in capture_context (a child of
  * TopTransactionContext); NULL between transactions. */
@@ -218,6 +231,8 @@ capture_buffer(TriggerData *trigdata, int64 job_id)
 	b->capacity = 1024;
 	b->keys = MemoryContextAllocHuge(capture_context, b->capacity * b->nkeys * sizeof(Datum));
 	b->subids = MemoryContextAllocHuge(capture_context, b->capacity * sizeof(SubTransactionId));
+	b->key_memory = AllocSetContextCreate(capture_context, "transformer job capture keys",
+										  ALLOCSET_DEFAULT_SIZES);
 	b->next = buffers;
 	buffers = b;
 	return b;
@@ -245,6 +260,46 @@ capture_owner(int64 job_id)
 	return owner;
 }
 
+/* The INSERT of a row of `b`'s job_<id>_inserted (tf_xid, then an array
+ * per key column), prepared on first use; inside SPI. */
+static SPIPlanPtr
+capture_insert_plan(CaptureBuffer *b)
+{
+	Oid			argtypes[INDEX_MAX_KEYS + 1];
+	int			nargs = b->nkeys + 1;
+	StringInfoData sql;
+	CapturePlan *p;
+	MemoryContext old;
+
+	argtypes[0] = XIDOID;
+	for (int k = 0; k < b->nkeys; k++)
+		argtypes[k + 1] = get_array_type(b->types[k]);
+	for (p = capture_plans; p != NULL; p = p->next)
+		if (p->job_id == b->job_id && p->nargs == nargs &&
+			memcmp(p->argtypes, argtypes, nargs * sizeof(Oid)) == 0)
+			return p->plan;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO transformer.job_%lld_inserted VALUES ($1", (long long) b->job_id);
+	for (int k = 1; k < nargs; k++)
+		appendStringInfo(&sql, ", $%d", k + 1);
+	appendStringInfoChar(&sql, ')');
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	p = palloc0(sizeof(CapturePlan));
+	MemoryContextSwitchTo(old);
+	p->plan = SPI_prepare(sql.data, nargs, argtypes);
+	if (p->plan == NULL)
+		elog(ERROR, "table job %lld: could not prepare its capture: %s",
+			 (long long) b->job_id, SPI_result_code_string(SPI_result));
+	SPI_keepplan(p->plan);
+	p->job_id = b->job_id;
+	p->nargs = nargs;
+	memcpy(p->argtypes, argtypes, nargs * sizeof(Oid));
+	p->next = capture_plans;
+	capture_plans = p;
+	return p->plan;
+}
+
 /*
  * Write buffered keys of `b` as rows of transformer.job_<id>_inserted
  * (tf_xid, then one array per key column), CAPTURE_FLUSH_KEYS keys a row,
@@ -262,8 +317,7 @@ capture_write(CaptureBuffer *b)
 	int64		written = 0;
 	Datum	   *column;
 	Datum		values[INDEX_MAX_KEYS + 1];
-	Oid			argtypes[INDEX_MAX_KEYS + 1];
-	MemoryContext old;
+	SPIPlanPtr	plan;
 
 	if (b->count == 0)
 		return;
@@ -274,26 +328,8 @@ capture_write(CaptureBuffer *b)
 						   saved_security | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	old = MemoryContextSwitchTo(capture_context);
-	if (b->insert_plan == NULL)
-	{
-		StringInfoData sql;
-
-		initStringInfo(&sql);
-		appendStringInfo(&sql, "INSERT INTO transformer.job_%lld_inserted VALUES ($1", (long long) b->job_id);
-		argtypes[0] = XIDOID;
-		for (int k = 0; k < b->nkeys; k++)
-		{
-			argtypes[k + 1] = get_array_type(b->types[k]);
-			appendStringInfo(&sql, ", $%d", k + 2);
-		}
-		appendStringInfoChar(&sql, ')');
-		b->insert_plan = SPI_prepare(sql.data, b->nkeys + 1, argtypes);
-		if (b->insert_plan == NULL)
-			elog(ERROR, "table job %lld: could not prepare its capture: %s",
-				 (long long) b->job_id, SPI_result_code_string(SPI_result));
-		SPI_keepplan(b->insert_plan);
-	}
+	/* the arrays go with SPI's memory at SPI_finish */
+	plan = capture_insert_plan(b);
 	column = palloc(Min(b->count, CAPTURE_FLUSH_KEYS) * sizeof(Datum));
 	values[0] = TransactionIdGetDatum(xid);
 	while (written < b->count)
@@ -320,7 +356,7 @@ capture_write(CaptureBuffer *b)
 				values[k + 1] = PointerGetDatum(construct_array(column, n, b->types[k], b->typlens[k],
 																b->typbyvals[k], b->typaligns[k]));
 			}
-			if (SPI_execute_plan(b->insert_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+			if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
 				elog(ERROR, "table job %lld: could not record inserted rows", (long long) b->job_id);
 		}
 		written = chunk_end;
@@ -334,8 +370,8 @@ capture_write(CaptureBuffer *b)
 		b->subids[kept++] = b->subids[i];
 	}
 	b->count = kept;
-	pfree(column);
-	MemoryContextSwitchTo(old);
+	if (kept == 0)
+		MemoryContextReset(b->key_memory);
 	SPI_finish();
 	SetUserIdAndSecContext(saved_user, saved_security);
 	pgtf_job_wake_at_commit();
@@ -374,7 +410,7 @@ capture_copy(CaptureBuffer *b, int k, Datum value)
 
 	if (b->typbyvals[k])
 		return value;
-	old = MemoryContextSwitchTo(capture_context);
+	old = MemoryContextSwitchTo(b->key_memory);
 	if (b->typlens[k] == -1)
 		copy = PointerGetDatum(PG_DETOAST_DATUM_COPY(value));
 	else
