@@ -221,6 +221,66 @@ check_quantize(void)
 }
 
 /*
+ * tf_quantize_rows at `path` = the scalar path, bit for bit (every byte of
+ * xq, padding included, every scale and zero point), on rows of every
+ * length up to 70 and of 1030 floats, with odd contents: one sign, zero,
+ * a NaN (ignored by the range, quantized to 0), an infinity (the row is
+ * zeroed), tiny and huge magnitudes, exact halves that round to even.
+ */
+static void
+check_quantize_paths(const char *path)
+{
+	int			n = 12,
+				max_in = 1030;
+	int			ld = tf_quant_stride(max_in);
+	float	   *x = malloc(sizeof(float) * n * max_in);
+	uint8_t    *xq = malloc((size_t) n * ld),
+			   *ref_q = malloc((size_t) n * ld);
+	float		xs[12],
+				ref_s[12];
+	int32_t		xz[12],
+				ref_z[12];
+	int			differ = 0;
+	TfIsa		level = tf_cpu_level();
+
+	for (int in = 1; in <= max_in; in = in < 70 ? in + 1 : in < max_in ? max_in : max_in + 1)
+	{
+		int			row_ld = tf_quant_stride(in);
+
+		for (int i = 0; i < n; i++)
+			for (int k = 0; k < in; k++)
+			{
+				float	   *v = &x[i * in + k];
+
+				*v = random_float(i < 4 ? 3 : 1000) + (i == 1 ? 5 : i == 2 ? -5 : 0);
+				if (i == 3)
+					*v = 0;
+				else if (i == 5 && k == in / 2)
+					*v = NAN;
+				else if (i == 6 && k == in - 1)
+					*v = INFINITY;
+				else if (i == 7)
+					*v *= 1e-30f;
+				else if (i == 8)
+					*v *= 1e30f;
+				else if (i == 9)
+					*v = (float) ((k % 11) - 5) * 0.5f;	/* halves of the 255 steps */
+			}
+		memset(xq, 0xab, (size_t) n * ld);
+		memset(ref_q, 0xcd, (size_t) n * ld);
+		tf_quantize_rows(x, n, in, row_ld, xq, xs, xz);
+		tf_cpu_set_cap(TF_ISA_SCALAR);
+		tf_quantize_rows(x, n, in, row_ld, ref_q, ref_s, ref_z);
+		tf_cpu_set_cap(level);
+		differ += memcmp(xq, ref_q, (size_t) n * row_ld) != 0 ||
+			memcmp(xs, ref_s, sizeof(float) * n) != 0 || memcmp(xz, ref_z, sizeof(int32_t) * n) != 0;
+	}
+	ok(differ == 0, "%s: activations quantized as the scalar path does, bit for bit (%d lengths differ)",
+	   path, differ);
+	free(x), free(xq), free(ref_q);
+}
+
+/*
  * An int8 matrix quantized from random float weights w[rows, cols]: the
  * linear layer against (a) the scheme's formula in double from the same
  * quantized values, relative 1e-5, and (b) the float32 product within the
@@ -309,6 +369,7 @@ main(void)
 		snprintf(path, sizeof(path), "%s%s", tf_cpu_name((TfIsa) level),
 				 tf_cpu_has_vnni() ? " (VNNI)" : "");
 		check_widen(path);
+		check_quantize_paths(path);
 		for (int f = TF_FORMAT_F16; f <= TF_FORMAT_BF16; f++)
 		{
 			check_half_linear(path, (TfFormat) f, 1, 37, 45);
