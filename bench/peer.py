@@ -26,7 +26,7 @@ run() per sentence) and batch 32 (ours: embed(text[]) over arrays of 32;
 the peer: 32 sentences padded to their longest per run()). Each repeat
 runs ours, then the peer's fp32 and int8 graphs, back to back; ratios are
 medians of the per-repeat ratios. Our int8 column: the same model loaded
-again with load_model(..., precision => 'int8'), when load_model accepts
+again with load_model(..., "precision" => 'int8'), when load_model accepts
 that argument (otherwise "n/a").
 """
 import json
@@ -102,7 +102,7 @@ def our_int8_model(session, name, model_dir):
     if session.value("SELECT count(*) FROM transformer.models WHERE name = $1", [int8]) == "0":
         session.execute("SELECT set_config('transformer.model_directory', $1, false)",
                         [os.path.dirname(model_dir)])
-        session.execute("SELECT transformer.load_model($1, $2, precision => 'int8')", [int8, name])
+        session.execute("SELECT transformer.load_model($1, $2, \"precision\" => 'int8')", [int8, name])
     return int8
 
 

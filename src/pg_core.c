@@ -24,9 +24,15 @@
 #include "tf_cpu.h"
 #include "tf_parallel.h"
 
-/* After a computation whose core allocations add up to this many bytes,
- * free memory is returned to the system (pgtf_compute_end). */
-#define SCRATCH_TRIM_BYTES (1024 * 1024)
+/*
+ * After a computation whose core allocations add up to this many bytes,
+ * free memory is returned to the system (pgtf_compute_end). Below it, the
+ * backend keeps what glibc holds for the next call: an embed() over 32
+ * texts allocates a few megabytes, and trimming them after every call had
+ * each call fault every page of its scratch in anew (about a tenth of its
+ * time at batch 32).
+ */
+#define SCRATCH_TRIM_BYTES (64 * 1024 * 1024)
 
 static int	threads_setting = 1;	/* transformer.threads */
 

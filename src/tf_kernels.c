@@ -14,12 +14,6 @@
 #include "tf_parallel.h"
 #include "tf_simd.h"
 
-/*
- * Output columns per range of a threaded linear layer are a multiple of
- * this: whole cache lines of y, and whole tiles of the rows kernel.
- */
-#define LINEAR_ALIGN 16
-
 /* Elementwise work below this many floats per thread is not split: the
  * hand-over would cost more than it saves. */
 #define ELEMENTWISE_GRAIN 16384
@@ -84,7 +78,7 @@ tf_linear(const float *x, int n, int in, const float *w, const float *b, int out
 	LinearJob	job = {x, n, in, w, b, out, y,
 	tf_rowgemm_suits(n)};
 
-	tf_parallel_for(out, LINEAR_ALIGN, linear_range, &job);
+	tf_parallel_for(out, TF_LINEAR_ALIGN, linear_range, &job);
 }
 
 /* Arguments of tf_add_layernorm, split by rows. */

@@ -19,6 +19,14 @@ typedef enum TfActivation
 /* Hugging Face's activation name (config.json) -> TfActivation. */
 bool		tf_activation_parse(const char *name, TfActivation *out);
 
+/*
+ * Output columns per range of a threaded linear layer (tf_linear,
+ * tf_matrix_linear_rows) are a multiple of this: whole cache lines of y,
+ * and whole tiles of the rows kernel. Each output column is computed the
+ * same way whatever the split, so results do not depend on the threads.
+ */
+#define TF_LINEAR_ALIGN 16
+
 /* y[n, out] = x[n, in] @ w[out, in]^T + b[out] (b may be NULL); the
  * output columns split over tf_parallel_threads() threads. */
 void		tf_linear(const float *x, int n, int in, const float *w, const float *b,

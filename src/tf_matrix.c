@@ -8,6 +8,7 @@
 
 #include "tf_blas.h"
 #include "tf_kernels.h"
+#include "tf_parallel.h"
 #include "tf_quant.h"
 #include "tf_simd.h"
 #include "tf_widen.h"
@@ -234,20 +235,44 @@ tf_matrix_product(const void *image, const TfMatrix *m, const TfMatrixInput *in,
 }
 
 /*
- * The scratch of single-threaded products: one block of
- * TF_MATRIX_SCRATCH_FLOATS for the life of the process, taken from malloc
- * at the first 16-bit product. Allocating it per call cost more than the
- * product itself at batch 1 (half a megabyte is mapped and faulted in anew
- * each time).
+ * The scratch of 16-bit products: one block of TF_MATRIX_SCRATCH_FLOATS per
+ * thread of tf_parallel_for, for the life of the process, taken from malloc
+ * by the caller before the threads start (a range function must not
+ * allocate). Allocating it per call cost more than the product itself at
+ * batch 1 (half a megabyte is mapped and faulted in anew each time).
  */
-static float *
-process_scratch(void)
-{
-	static float *scratch = NULL;
+static float *worker_scratch[TF_PARALLEL_MAX_THREADS];
 
-	if (scratch == NULL)
-		scratch = malloc(sizeof(float) * TF_MATRIX_SCRATCH_FLOATS);
-	return scratch;
+/* A linear layer over a non-float32 matrix, to be computed a range of
+ * output columns (weight rows r0 + begin .. r0 + end - 1) at a time. */
+typedef struct MatrixJob
+{
+	const void *image;
+	const TfMatrix *m;
+	const TfMatrixInput *in;
+	int			r0;
+	const float *b;				/* float[r1 - r0], or NULL */
+	float	   *y;				/* float[n, r1 - r0] */
+	int			out;			/* r1 - r0: y's row stride */
+	float	   *const *scratch; /* scratch[worker], NULL for int8 */
+} MatrixJob;
+
+/* Columns [begin, end) of a MatrixJob: the bias (or 0), then the product. */
+static void
+matrix_range(void *ctx, int begin, int end, int worker)
+{
+	const MatrixJob *job = ctx;
+	float	   *y = job->y + begin;
+
+	for (int i = 0; i < job->in->n; i++)
+	{
+		if (job->b != NULL)
+			memcpy(y + (size_t) i * job->out, job->b + begin, sizeof(float) * (end - begin));
+		else
+			memset(y + (size_t) i * job->out, 0, sizeof(float) * (end - begin));
+	}
+	tf_matrix_product(job->image, job->m, job->in, job->r0 + begin, job->r0 + end, y, job->out,
+					  job->scratch != NULL ? job->scratch[worker] : NULL);
 }
 
 void
@@ -255,9 +280,11 @@ tf_matrix_linear_rows(const void *image, const TfMatrix *m, int r0, int r1,
 					  const float *x, int n, const float *b, float *y)
 {
 	int			out = r1 - r0;
+	int			threads = tf_parallel_threads();
 	TfMatrixInput in;
-	float	   *scratch;
-	bool		own_scratch;
+	float	   *scratch[TF_PARALLEL_MAX_THREADS] = {0};
+	bool		own[TF_PARALLEL_MAX_THREADS] = {0};
+	MatrixJob	job = {image, m, &in, r0, b, y, out, NULL};
 
 	if (m->format == TF_FORMAT_F32)
 	{
@@ -266,22 +293,25 @@ tf_matrix_linear_rows(const void *image, const TfMatrix *m, int r0, int r1,
 				  b, out, y);
 		return;
 	}
-	for (int i = 0; i < n; i++)
-	{
-		if (b != NULL)
-			memcpy(y + (size_t) i * out, b, sizeof(float) * out);
-		else
-			memset(y + (size_t) i * out, 0, sizeof(float) * out);
-	}
 	tf_matrix_input_init(&in, m->format, x, n, m->cols);
-	scratch = m->format == TF_FORMAT_INT8 ? NULL : process_scratch();
-	/* where malloc failed, the host's allocator (which fails as it does) */
-	own_scratch = m->format != TF_FORMAT_INT8 && scratch == NULL;
-	if (own_scratch)
-		scratch = tf_alloc_raw(sizeof(float) * TF_MATRIX_SCRATCH_FLOATS);
-	tf_matrix_product(image, m, &in, r0, r1, y, out, scratch);
-	if (own_scratch)
-		tf_free(scratch);
+	if (m->format != TF_FORMAT_INT8)
+	{
+		for (int w = 0; w < threads; w++)
+		{
+			if (worker_scratch[w] == NULL)
+				worker_scratch[w] = malloc(sizeof(float) * TF_MATRIX_SCRATCH_FLOATS);
+			scratch[w] = worker_scratch[w];
+			/* where malloc failed, the host's allocator (which fails as it does) */
+			own[w] = scratch[w] == NULL;
+			if (own[w])
+				scratch[w] = tf_alloc_raw(sizeof(float) * TF_MATRIX_SCRATCH_FLOATS);
+		}
+		job.scratch = scratch;
+	}
+	tf_parallel_for(out, TF_LINEAR_ALIGN, matrix_range, &job);
+	for (int w = 0; w < threads; w++)
+		if (own[w])
+			tf_free(scratch[w]);
 	tf_matrix_input_free(&in);
 }
 

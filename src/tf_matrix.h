@@ -70,7 +70,8 @@ void		tf_matrix_row(const void *image, const TfMatrix *m, int r, float *dst);
 
 /*
  * y[n, r1 - r0] = x[n, cols] @ m[r0 : r1]^T + b[r1 - r0] (b may be NULL):
- * a linear layer over weight rows r0 .. r1 - 1 of m.
+ * a linear layer over weight rows r0 .. r1 - 1 of m, its output columns
+ * split over tf_parallel_threads() threads whatever the format.
  */
 void		tf_matrix_linear_rows(const void *image, const TfMatrix *m, int r0, int r1,
 								  const float *x, int n, const float *b, float *y);

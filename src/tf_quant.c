@@ -9,6 +9,7 @@
 #include "tf_quant.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "tf_cpu.h"
@@ -58,41 +59,121 @@ tf_quantize_weights(const float *w, int rows, int in, int ld,
 	}
 }
 
+/* The scale and zero point of a row whose range is [lo, hi] (lo <= 0 <=
+ * hi): false when the row is all zero or not finite (it contributes
+ * nothing), else *inv = 1 / scale. */
+static inline bool
+row_scale(float lo, float hi, float *scale, float *inv, int *zero)
+{
+	*scale = (hi - lo) / 255.0f;
+	if (!(*scale > 0) || !isfinite(*scale))
+		return false;
+	*inv = 1.0f / *scale;
+	*zero = round_clamp(-lo * *inv, 0, 255);
+	return true;
+}
+
+/* One row x[in] into q[ld] (padding zeroed), plain C. */
+static void
+quantize_row_scalar(const float *x, int in, int ld, uint8_t *q, float *xs, int32_t *xz)
+{
+	float		lo = 0,
+				hi = 0,
+				scale,
+				inv;
+	int			zero;
+
+	for (int k = 0; k < in; k++)
+	{
+		lo = fminf(lo, x[k]);
+		hi = fmaxf(hi, x[k]);
+	}
+	if (!row_scale(lo, hi, &scale, &inv, &zero))
+	{
+		memset(q, 0, ld);
+		*xs = 0;
+		*xz = 0;
+		return;
+	}
+	for (int k = 0; k < in; k++)
+		q[k] = (uint8_t) round_clamp(x[k] * inv + (float) zero, 0, 255);
+	memset(q + in, 0, ld - in);
+	*xs = scale;
+	*xz = zero;
+}
+
+#if defined(__x86_64__)
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512dq")))
+
+/*
+ * quantize_row_scalar on AVX-512, bit for bit: min/max ignore NaN as
+ * fminf/fmaxf do (vminps returns its second operand when either is NaN),
+ * the product and sum are rounded apart (the _round_ forms are never fused
+ * into an FMA), and vcvtps2dq rounds to nearest even as lrintf does (NaN
+ * gives INT_MIN, clamped to 0 as lrintf's LONG_MIN is).
+ */
+static AVX512 void
+quantize_row_avx512(const float *x, int in, int ld, uint8_t *q, float *xs, int32_t *xz)
+{
+	__m512		lo = _mm512_setzero_ps(),
+				hi = _mm512_setzero_ps(),
+				inv_v,
+				zero_v;
+	__m512i		top = _mm512_set1_epi32(255),
+				bottom = _mm512_setzero_si512();
+	float		scale,
+				inv;
+	int			zero;
+
+	for (int k = 0; k < in; k += 16)
+	{
+		/* lanes past the row read as 0, which is inside every range */
+		__m512		v = _mm512_maskz_loadu_ps(in - k >= 16 ? 0xffff : (1u << (in - k)) - 1, x + k);
+
+		lo = _mm512_min_ps(v, lo);
+		hi = _mm512_max_ps(v, hi);
+	}
+	if (!row_scale(_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi), &scale, &inv, &zero))
+	{
+		memset(q, 0, ld);
+		*xs = 0;
+		*xz = 0;
+		return;
+	}
+	inv_v = _mm512_set1_ps(inv);
+	zero_v = _mm512_set1_ps((float) zero);
+	for (int k = 0; k < ld; k += 16)
+	{
+		__mmask16	m = in - k >= 16 ? 0xffff : in > k ? (1u << (in - k)) - 1 : 0;
+		__m512		v = _mm512_maskz_loadu_ps(m, x + k);
+		__m512		t = _mm512_add_round_ps(_mm512_mul_round_ps(v, inv_v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
+											zero_v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+		__m512i		r = _mm512_max_epi32(_mm512_min_epi32(_mm512_cvtps_epi32(t), top), bottom);
+
+		/* padding (lanes past the row) is zero */
+		_mm_storeu_si128((__m128i *) (q + k), _mm512_maskz_cvtepi32_epi8(m, r));
+	}
+	*xs = scale;
+	*xz = zero;
+}
+
+#endif
+
 void
 tf_quantize_rows(const float *x, int n, int in, int ld,
 				 uint8_t *xq, float *xs, int32_t *xz)
 {
 	for (int i = 0; i < n; i++)
 	{
-		const float *row = x + (size_t) i * in;
-		uint8_t    *q = xq + (size_t) i * ld;
-		float		lo = 0,
-					hi = 0,
-					scale,
-					inv;
-		int			zero;
-
-		for (int k = 0; k < in; k++)
+#if defined(__x86_64__)
+		if (tf_cpu_level() >= TF_ISA_AVX512)
 		{
-			lo = fminf(lo, row[k]);
-			hi = fmaxf(hi, row[k]);
-		}
-		scale = (hi - lo) / 255.0f;
-		if (!(scale > 0) || !isfinite(scale))
-		{
-			/* all zero (or not finite): the row contributes nothing */
-			memset(q, 0, ld);
-			xs[i] = 0;
-			xz[i] = 0;
+			quantize_row_avx512(x + (size_t) i * in, in, ld, xq + (size_t) i * ld, xs + i, xz + i);
 			continue;
 		}
-		inv = 1.0f / scale;
-		zero = round_clamp(-lo * inv, 0, 255);
-		for (int k = 0; k < in; k++)
-			q[k] = (uint8_t) round_clamp(row[k] * inv + (float) zero, 0, 255);
-		memset(q + in, 0, ld - in);
-		xs[i] = scale;
-		xz[i] = zero;
+#endif
+		quantize_row_scalar(x + (size_t) i * in, in, ld, xq + (size_t) i * ld, xs + i, xz + i);
 	}
 }
 
@@ -270,6 +351,45 @@ tf_int8_dot(const uint8_t *xq, int n, int ld, const int8_t *wq, int cols,
 		tf_int8_dot_naive(xq, n, ld, wq, cols, acc, ldacc);
 }
 
+/* yrow[c] += xs ws[c] (acc[c] - xz wsum[c]) for c < cols: one row of
+ * int32 sums dequantized, plain C. */
+static void
+dequantize_row_scalar(const int32_t *acc, int cols, float xs, int32_t xz,
+					  const float *ws, const int32_t *wsum, float *yrow)
+{
+	for (int c = 0; c < cols; c++)
+		yrow[c] += xs * ws[c] * (float) (acc[c] - xz * wsum[c]);
+}
+
+#if defined(__x86_64__)
+
+/* dequantize_row_scalar on AVX-512, bit for bit (each product and the sum
+ * rounded apart, in the same order). */
+static AVX512 void
+dequantize_row_avx512(const int32_t *acc, int cols, float xs, int32_t xz,
+					  const float *ws, const int32_t *wsum, float *yrow)
+{
+	__m512		xs_v = _mm512_set1_ps(xs);
+	__m512i		xz_v = _mm512_set1_epi32(xz);
+
+	for (int c = 0; c < cols; c += 16)
+	{
+		__mmask16	m = cols - c >= 16 ? 0xffff : (1u << (cols - c)) - 1;
+		__m512i		sum = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m, acc + c),
+										   _mm512_mullo_epi32(xz_v, _mm512_maskz_loadu_epi32(m, wsum + c)));
+		__m512		scale = _mm512_mul_round_ps(xs_v, _mm512_maskz_loadu_ps(m, ws + c),
+												_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+		__m512		term = _mm512_mul_round_ps(scale, _mm512_cvtepi32_ps(sum),
+											   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+
+		_mm512_mask_storeu_ps(yrow + c, m,
+							  _mm512_add_round_ps(_mm512_maskz_loadu_ps(m, yrow + c), term,
+												  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+	}
+}
+
+#endif
+
 void
 tf_int8_linear(const uint8_t *xq, const float *xs, const int32_t *xz, int n, int ld,
 			   const int8_t *wq, const float *ws, const int32_t *wsum, int cols,
@@ -290,9 +410,16 @@ tf_int8_linear(const uint8_t *xq, const float *xs, const int32_t *xz, int n, int
 			{
 				float	   *yrow = y + (size_t) (i0 + i) * ldy + c0;
 
-				for (int c = 0; c < bc; c++)
-					yrow[c] += xs[i0 + i] * ws[c0 + c] *
-						(float) (acc[i * BLOCK + c] - xz[i0 + i] * wsum[c0 + c]);
+#if defined(__x86_64__)
+				if (tf_cpu_level() >= TF_ISA_AVX512)
+				{
+					dequantize_row_avx512(acc + i * BLOCK, bc, xs[i0 + i], xz[i0 + i],
+										  ws + c0, wsum + c0, yrow);
+					continue;
+				}
+#endif
+				dequantize_row_scalar(acc + i * BLOCK, bc, xs[i0 + i], xz[i0 + i],
+									  ws + c0, wsum + c0, yrow);
 			}
 		}
 	}

@@ -25,6 +25,7 @@
 #include "tf_cpu.h"
 #include "tf_kernels.h"
 #include "tf_matrix.h"
+#include "tf_parallel.h"
 #include "tf_quant.h"
 #include "tf_simd.h"
 #include "tf_widen.h"
@@ -93,6 +94,26 @@ count_differing(const float *y, const float *ref, int n, int out, bool exact, in
 	return diff;
 }
 
+/* How many of y[n, m->rows] (tf_matrix_linear's at one thread) differ from
+ * the same product at 3 threads (each takes a range of output columns):
+ * count_differing's test with `exact` (the rows kernel and the int8 sums
+ * compute a column the same way in any range; OpenBLAS's edge kernels may
+ * not). */
+static int
+count_differing_threaded(const char *image, const TfMatrix *m, const float *x, int n,
+						 const float *b, const float *y, bool exact)
+{
+	float	   *threaded = malloc(sizeof(float) * (size_t) n * m->rows);
+	int			differ;
+
+	tf_parallel_set_threads(3);
+	tf_matrix_linear(image, m, x, n, b, threaded);
+	tf_parallel_set_threads(1);
+	differ = count_differing(threaded, y, n, m->rows, exact, m->cols);
+	free(threaded);
+	return differ;
+}
+
 /*
  * A 16-bit matrix [rows, cols] of random weights in an image, its float32
  * twin wide[rows, cols]: tf_matrix_linear over it must equal tf_linear over
@@ -112,7 +133,8 @@ check_half_linear(const char *path, TfFormat format, int n, int rows, int cols)
 	TfMatrix	m = {format, rows, cols, cols, 64, 0, 0};
 	int			r0 = rows / 3,
 				r1 = rows - rows / 5;
-	int			diff = 0;
+	int			diff = 0,
+				threads_diff;
 	bool		rows_kernel = tf_rowgemm_suits(n);
 
 	for (size_t i = 0; i < elems; i++)
@@ -127,6 +149,7 @@ check_half_linear(const char *path, TfFormat format, int n, int rows, int cols)
 	for (int i = 0; i < rows; i++)
 		b[i] = random_float(1);
 	tf_matrix_linear(image, &m, x, n, b, y);
+	threads_diff = count_differing_threaded(image, &m, x, n, b, y, rows_kernel);
 	tf_linear(x, n, cols, wide, b, rows, ref);
 	diff += count_differing(y, ref, n, rows, rows_kernel, cols);
 	/* rows r0 .. r1 - 1, no bias */
@@ -136,6 +159,9 @@ check_half_linear(const char *path, TfFormat format, int n, int rows, int cols)
 	ok(diff == 0, "%s: %s linear %d x %d by %d x %d equals float32%s (%d differ)", path,
 	   tf_format_name(format), n, cols, rows, cols, rows_kernel ? " bit for bit" : " within 1e-6",
 	   diff);
+	ok(threads_diff == 0, "%s: %s linear %d x %d by %d x %d the same at 3 threads%s (%d differ)",
+	   path, tf_format_name(format), n, cols, rows, cols, rows_kernel ? ", bit for bit" : "",
+	   threads_diff);
 	free(image), free(wide), free(x), free(b), free(y), free(ref);
 }
 
@@ -221,6 +247,66 @@ check_quantize(void)
 }
 
 /*
+ * tf_quantize_rows at `path` = the scalar path, bit for bit (every byte of
+ * xq, padding included, every scale and zero point), on rows of every
+ * length up to 70 and of 1030 floats, with odd contents: one sign, zero,
+ * a NaN (ignored by the range, quantized to 0), an infinity (the row is
+ * zeroed), tiny and huge magnitudes, exact halves that round to even.
+ */
+static void
+check_quantize_paths(const char *path)
+{
+	int			n = 12,
+				max_in = 1030;
+	int			ld = tf_quant_stride(max_in);
+	float	   *x = malloc(sizeof(float) * n * max_in);
+	uint8_t    *xq = malloc((size_t) n * ld),
+			   *ref_q = malloc((size_t) n * ld);
+	float		xs[12],
+				ref_s[12];
+	int32_t		xz[12],
+				ref_z[12];
+	int			differ = 0;
+	TfIsa		level = tf_cpu_level();
+
+	for (int in = 1; in <= max_in; in = in < 70 ? in + 1 : in < max_in ? max_in : max_in + 1)
+	{
+		int			row_ld = tf_quant_stride(in);
+
+		for (int i = 0; i < n; i++)
+			for (int k = 0; k < in; k++)
+			{
+				float	   *v = &x[i * in + k];
+
+				*v = random_float(i < 4 ? 3 : 1000) + (i == 1 ? 5 : i == 2 ? -5 : 0);
+				if (i == 3)
+					*v = 0;
+				else if (i == 5 && k == in / 2)
+					*v = NAN;
+				else if (i == 6 && k == in - 1)
+					*v = INFINITY;
+				else if (i == 7)
+					*v *= 1e-30f;
+				else if (i == 8)
+					*v *= 1e30f;
+				else if (i == 9)
+					*v = (float) ((k % 11) - 5) * 0.5f;	/* halves of the 255 steps */
+			}
+		memset(xq, 0xab, (size_t) n * ld);
+		memset(ref_q, 0xcd, (size_t) n * ld);
+		tf_quantize_rows(x, n, in, row_ld, xq, xs, xz);
+		tf_cpu_set_cap(TF_ISA_SCALAR);
+		tf_quantize_rows(x, n, in, row_ld, ref_q, ref_s, ref_z);
+		tf_cpu_set_cap(level);
+		differ += memcmp(xq, ref_q, (size_t) n * row_ld) != 0 ||
+			memcmp(xs, ref_s, sizeof(float) * n) != 0 || memcmp(xz, ref_z, sizeof(int32_t) * n) != 0;
+	}
+	ok(differ == 0, "%s: activations quantized as the scalar path does, bit for bit (%d lengths differ)",
+	   path, differ);
+	free(x), free(xq), free(ref_q);
+}
+
+/*
  * An int8 matrix quantized from random float weights w[rows, cols]: the
  * linear layer against (a) the scheme's formula in double from the same
  * quantized values, relative 1e-5, and (b) the float32 product within the
@@ -241,7 +327,8 @@ check_int8_linear(const char *path, int n, int rows, int cols)
 	float	   *xs = malloc(sizeof(float) * n);
 	int32_t    *xz = malloc(sizeof(int32_t) * n);
 	int			bad_formula = 0,
-				bad_bound = 0;
+				bad_bound = 0,
+				threads_diff;
 
 	m.scales = 64 + (size_t) rows * ld;
 	m.sums = m.scales + sizeof(float) * rows;
@@ -257,6 +344,7 @@ check_int8_linear(const char *path, int n, int rows, int cols)
 						TF_AT(image, m.scales, float), TF_AT(image, m.sums, int32_t));
 	tf_quantize_rows(x, n, cols, ld, xq, xs, xz);
 	tf_matrix_linear(image, &m, x, n, b, y);
+	threads_diff = count_differing_threaded(image, &m, x, n, b, y, true);
 	tf_linear(x, n, cols, w, b, rows, exact);
 	for (int i = 0; i < n; i++)
 		for (int r = 0; r < rows; r++)
@@ -283,6 +371,8 @@ check_int8_linear(const char *path, int n, int rows, int cols)
 	   path, n, cols, rows, cols, bad_formula);
 	ok(bad_bound == 0, "%s: int8 linear %d x %d by %d x %d within the quantization bound of float32 (%d out)",
 	   path, n, cols, rows, cols, bad_bound);
+	ok(threads_diff == 0, "%s: int8 linear %d x %d by %d x %d the same at 3 threads, bit for bit (%d differ)",
+	   path, n, cols, rows, cols, threads_diff);
 	free(image), free(w), free(x), free(b), free(y), free(exact), free(xq), free(xs), free(xz);
 }
 
@@ -309,6 +399,7 @@ main(void)
 		snprintf(path, sizeof(path), "%s%s", tf_cpu_name((TfIsa) level),
 				 tf_cpu_has_vnni() ? " (VNNI)" : "");
 		check_widen(path);
+		check_quantize_paths(path);
 		for (int f = TF_FORMAT_F16; f <= TF_FORMAT_BF16; f++)
 		{
 			check_half_linear(path, (TfFormat) f, 1, 37, 45);
