@@ -13,11 +13,12 @@ sentence over the first 2 sentences; batch 32: one translate(text[]) call
 over the first 32 (BENCH_QUICK: 1 and a batch of 8, first thread count
 only). Greedy (num_beams 1) and beam 4; the fixture's generation config
 otherwise (max_length 32, forced </s> at the end, <pad> banned). Then batch
-1 again with the same checkpoint loaded in int8 (load_model(..., 'int8')),
-greedy and beam 4, against the same float32 PyTorch: the issue's int8
-translation target (beam 4 at least 4x PyTorch per CPU-second). Its
-translations may differ from float32 ones ("same text" says how many do
-not); tokens are still PyTorch's count.
+1 on the shipped translator (models/marian-en-de, trained weights: a
+random fixture's int8 translations wander off, and run to max_length),
+float32 and loaded in int8 (load_model(..., 'int8')), greedy and beam 4,
+against float32 PyTorch on the same weights: the issue's int8 translation
+target (beam 4 at least 4x PyTorch per CPU-second). Tokens are PyTorch's
+count; "same text" says how many int8 translations equal float32 ones.
 
 Target tokens are counted on the PyTorch side: the generated ids of each
 sentence, </s> included, decoder start token not (one decoder step each; for
@@ -29,13 +30,15 @@ detokenizes inside the timed statement.
 """
 import os
 
-from common import (FIXTURES, MARIAN_FIXTURE, QUICK, REPEATS, THREADS, VIEWS, TorchWorker, median,
+from common import (FIXTURES, MARIAN_FIXTURE, QUICK, REPEATS, ROOT, THREADS, VIEWS, TorchWorker, median,
                     multi30k, section, table)
 from pg import PgError, Session, text_array
 
 SENTENCES = {1: 1, 8: 8} if QUICK else {1: 2, 32: 32}  # sentences by batch size
 BEAMS = (1, 4)
-INT8_MODEL = MARIAN_FIXTURE + "-int8"   # the fixture loaded again in int8
+MODELS = os.environ.get("BENCH_MODELS", os.path.join(ROOT, "models"))   # as bench/quality.py
+SHIPPED = os.path.join(MODELS, "marian-en-de")
+SHIPPED_MODELS = {"": "bench-marian-en-de", "int8": "bench-marian-en-de-int8"}   # precision -> name
 
 
 def run_sql(session, batch, beams, texts, model=MARIAN_FIXTURE):
@@ -89,14 +92,21 @@ def main():
         for batch, n in SENTENCES.items():
             for beams in BEAMS:
                 results.append((threads, batch, f"{beams}", n, measure(session, worker, batch, beams, texts[:n])))
-        try:
-            session.execute(f"SELECT transformer.load_model('{INT8_MODEL}', '{fixture}', 'int8')")
-            for beams in BEAMS:
-                results.append((threads, 1, f"{beams} int8", SENTENCES[1],
-                                measure(session, worker, 1, beams, texts[:SENTENCES[1]], INT8_MODEL)))
-            session.execute(f"SELECT transformer.unload_model('{INT8_MODEL}')")
-        except PgError as e:
-            results.append((threads, 1, "4 int8", SENTENCES[1], {"error": str(e)}))
+        worker.close()
+        worker = TorchWorker(threads)
+        worker.call(op="marian", path=SHIPPED)
+        session.execute("SELECT set_config('transformer.model_directory', $1, false)", [MODELS])
+        for precision, name in SHIPPED_MODELS.items():
+            try:
+                session.execute(f"SELECT transformer.load_model('{name}', 'marian-en-de', "
+                                f"'{precision or 'exact'}')")
+                run_sql(session, 1, 1, texts[:1], name)
+                for beams in BEAMS:
+                    results.append((threads, 1, f"{beams} shipped {precision or 'float32'}", SENTENCES[1],
+                                    measure(session, worker, 1, beams, texts[:SENTENCES[1]], name)))
+                session.execute(f"SELECT transformer.unload_model('{name}')")
+            except PgError as e:
+                results.append((threads, 1, f"4 shipped {precision}", SENTENCES[1], {"error": str(e)}))
         worker.close()
     session.close()
 
