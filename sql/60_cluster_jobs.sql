@@ -300,9 +300,13 @@ BEGIN
     BEGIN
         PERFORM transformer._distributed_job_create_shard_jobs(d);
     EXCEPTION WHEN OTHERS THEN
-        -- the nodes that created their shard jobs drop them again
-        PERFORM transformer._distributed_job_call(d,
-            'CASE WHEN transformer._local_job_exists(%1$L) THEN (SELECT true FROM transformer._local_drop_job(%1$L)) END');
+        -- the nodes that created their shard jobs drop them again (a node
+        -- that failed may fail this too: the first error is the one to tell)
+        BEGIN
+            PERFORM transformer._distributed_job_drop_shard_jobs(d, keep_placed => false);
+        EXCEPTION WHEN OTHERS THEN
+            NULL;
+        END;
         RAISE;
     END;
     PERFORM transformer._distributed_job_save(d);
@@ -397,9 +401,9 @@ BEGIN
     END IF;
 END $$;
 
--- A distributed job: the shard jobs go on every node (a shard job already
--- gone is passed over, so a drop_job that failed on a node can be called
--- again), then the job's record; the target column and its values stay.
+-- A distributed job: its shard jobs go on every node (those of shards
+-- moved away too; a drop_job that failed on a node can be called again),
+-- then the job's record; the target column and its values stay.
 CREATE FUNCTION transformer.drop_job(name text) RETURNS void
     LANGUAGE plpgsql AS $$
 DECLARE
@@ -409,8 +413,7 @@ BEGIN
         PERFORM transformer._local_drop_job(name);
         RETURN;
     END IF;
-    PERFORM transformer._distributed_job_do(d,
-        'CASE WHEN transformer._local_job_exists(%1$L) THEN (SELECT true FROM transformer._local_drop_job(%1$L)) END');
+    PERFORM transformer._distributed_job_drop_shard_jobs(d, keep_placed => false);
     PERFORM transformer._distributed_job_save(d, forget => true);
 END $$;
 
@@ -473,6 +476,77 @@ BEGIN
         END IF;
     END LOOP;
     RAISE NOTICE 'job "%": every shard''s job ran', name;
+END $$;
+
+-- The jobs on this node whose names begin with `prefix`, but for those
+-- named in `keep`, dropped (the caller must be a member of their owner);
+-- returns how many.
+CREATE FUNCTION transformer._local_drop_jobs_except(prefix text, keep text[]) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    job_name text;
+    dropped integer := 0;
+BEGIN
+    FOR job_name IN SELECT j.name FROM transformer._local_jobs j
+                     WHERE left(j.name, length(prefix)) = prefix AND j.name <> ALL (keep) LOOP
+        PERFORM transformer._local_drop_job(job_name);
+        dropped := dropped + 1;
+    END LOOP;
+    RETURN dropped;
+END $$;
+
+-- On every node that may hold shards: drop the distributed job's shard
+-- jobs ('<job>/<shard id>'), but for those of the shards the node holds
+-- when `keep_placed`. Returns how many it dropped.
+CREATE FUNCTION transformer._distributed_job_drop_shard_jobs(d transformer.distributed_job, keep_placed boolean)
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    nodes record;
+    failed text;
+    dropped integer;
+BEGIN
+    EXECUTE $q$
+        SELECT array_agg(n.nodename::text ORDER BY n.nodeid) AS names,
+               array_agg(n.nodeport ORDER BY n.nodeid) AS ports,
+               array_agg(format('SELECT transformer._local_drop_jobs_except(%L, %L)', $1 || '/',
+                                CASE WHEN $3 THEN
+                                    (SELECT coalesce(array_agg($1 || '/' || p.shard), '{}')
+                                       FROM transformer._citus_placements($2) p
+                                      WHERE p.node_name = n.nodename AND p.node_port = n.nodeport)
+                                ELSE '{}' END)
+                         ORDER BY n.nodeid) AS commands
+          FROM pg_dist_node n WHERE n.isactive AND n.noderole = 'primary'
+           AND (n.groupid <> 0 OR n.shouldhaveshards) $q$
+        INTO nodes USING d.name, d.source, keep_placed;
+    SELECT sum(r.result::integer) FILTER (WHERE r.success),
+           string_agg(format('%s:%s (%s)', r.node_name, r.node_port, r.result), ', ') FILTER (WHERE NOT r.success)
+      INTO dropped, failed
+      FROM transformer._citus_run(nodes.names, nodes.ports, nodes.commands) r;
+    IF failed IS NOT NULL THEN
+        RAISE EXCEPTION 'job "%": could not drop shard jobs on %', d.name, failed
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'Mend those nodes and call it again.';
+    END IF;
+    RETURN coalesce(dropped, 0);
+END $$;
+
+-- After Citus moved or split shards: the jobs of shards a node no longer
+-- holds are dropped there, and the shards without a job get one (which
+-- computes the whole shard again). Returns a line saying how many.
+CREATE FUNCTION transformer.reconcile_job(name text) RETURNS text
+    LANGUAGE plpgsql AS $$
+DECLARE
+    d transformer.distributed_job := transformer._distributed_job_get(name);
+    dropped integer;
+BEGIN
+    IF d.name IS NULL THEN
+        RAISE EXCEPTION 'distributed job "%" does not exist', name USING ERRCODE = 'undefined_object',
+            HINT = 'reconcile_job mends the jobs of distributed tables, listed in transformer.job_nodes.';
+    END IF;
+    dropped := transformer._distributed_job_drop_shard_jobs(d, keep_placed => true);
+    RETURN format('%s shard jobs created, %s dropped',
+                  transformer._distributed_job_create_shard_jobs(d), dropped);
 END $$;
 
 -- ---------------------------------------------------------------- views
