@@ -377,29 +377,25 @@ BEGIN
     PERFORM transformer._distributed_job_save(d);
 END $$;
 
-CREATE FUNCTION transformer.pause_job(name text) RETURNS void
+-- pause_job, resume_job: part 10's function `local_function` (called with
+-- the job's name) on this node's job, or on every shard job.
+CREATE FUNCTION transformer._job_change_state(name text, local_function text) RETURNS void
     LANGUAGE plpgsql AS $$
 DECLARE
     d transformer.distributed_job := transformer._distributed_job_get(name);
 BEGIN
     IF d.name IS NULL THEN
-        PERFORM transformer._local_pause_job(name);
+        EXECUTE format('SELECT transformer.%I($1)', local_function) USING name;
     ELSE
-        PERFORM transformer._distributed_job_do(d, '(SELECT true FROM transformer._local_pause_job(%1$L))');
+        PERFORM transformer._distributed_job_do(d, format('(SELECT true FROM transformer.%I(%%1$L))', local_function));
     END IF;
 END $$;
 
+CREATE FUNCTION transformer.pause_job(name text) RETURNS void
+    LANGUAGE sql AS $$ SELECT transformer._job_change_state(name, '_local_pause_job') $$;
+
 CREATE FUNCTION transformer.resume_job(name text) RETURNS void
-    LANGUAGE plpgsql AS $$
-DECLARE
-    d transformer.distributed_job := transformer._distributed_job_get(name);
-BEGIN
-    IF d.name IS NULL THEN
-        PERFORM transformer._local_resume_job(name);
-    ELSE
-        PERFORM transformer._distributed_job_do(d, '(SELECT true FROM transformer._local_resume_job(%1$L))');
-    END IF;
-END $$;
+    LANGUAGE sql AS $$ SELECT transformer._job_change_state(name, '_local_resume_job') $$;
 
 -- A distributed job: its shard jobs go on every node (those of shards
 -- moved away too; a drop_job that failed on a node can be called again),
@@ -418,32 +414,25 @@ BEGIN
 END $$;
 
 CREATE FUNCTION transformer.retry_job(name text) RETURNS bigint
-    LANGUAGE plpgsql AS $$
-DECLARE
-    d transformer.distributed_job := transformer._distributed_job_get(name);
-BEGIN
-    IF d.name IS NULL THEN
-        RETURN transformer._local_retry_job(name);
-    END IF;
-    RETURN (SELECT sum(r::text::bigint)::bigint
-              FROM unnest(transformer._distributed_job_do(d, 'transformer._local_retry_job(%1$L)')) r);
-END $$;
+    LANGUAGE sql AS $$
+    SELECT CASE WHEN d.name IS NULL THEN transformer._local_retry_job(retry_job.name)
+                ELSE (SELECT sum(r::text::bigint)::bigint
+                        FROM unnest(transformer._distributed_job_do(d, 'transformer._local_retry_job(%1$L)')) r) END
+      FROM transformer._distributed_job_get(name) d
+$$;
 
 -- A distributed job: every node waits for its shards' jobs, in parallel,
 -- each within `timeout` from its start.
 CREATE FUNCTION transformer.wait_job(name text, timeout interval DEFAULT '5 minutes') RETURNS boolean
-    LANGUAGE plpgsql AS $$
-DECLARE
-    d transformer.distributed_job := transformer._distributed_job_get(name);
-BEGIN
-    IF d.name IS NULL THEN
-        RETURN transformer._local_wait_job(name, timeout);
-    END IF;
-    RETURN (SELECT bool_and(r::text::boolean)
-              FROM unnest(transformer._distributed_job_do(d,
-                  'transformer._local_wait_job(%1$L, greatest(%3$L::interval - (clock_timestamp() - statement_timestamp()), interval ''0''))',
-                  ARRAY[timeout::text])) r);
-END $$;
+    LANGUAGE sql AS $$
+    SELECT CASE WHEN d.name IS NULL THEN transformer._local_wait_job(wait_job.name, timeout)
+                ELSE (SELECT bool_and(r::text::boolean)
+                        FROM unnest(transformer._distributed_job_do(d,
+                            'transformer._local_wait_job(%1$L, greatest(%3$L::interval '
+                            '- (clock_timestamp() - statement_timestamp()), interval ''0''))',
+                            ARRAY[timeout::text])) r) END
+      FROM transformer._distributed_job_get(name) d
+$$;
 
 -- A distributed job: run_job of each shard job on its node (a procedure
 -- commits per batch, so a connection per shard job): the nodes in
