@@ -33,15 +33,16 @@ ALTER VIEW transformer.job_errors RENAME TO _local_job_errors;
 -- PostgreSQL's own, such as the job workers), refuses LOCK TABLE on them,
 -- and sends CREATE FUNCTION on to the other nodes. So part 10's PL/pgSQL
 -- job functions run with those three off (run_job, a procedure that
--- commits, may have no settings of its own: its steps have them). Where
--- Citus is not loaded these are placeholder settings without effect.
+-- commits, may have no settings of its own: its steps have them; the
+-- capture triggers, which only record keys, are left as they are, light).
+-- Where Citus is not loaded these are placeholder settings without effect.
 DO $$
 DECLARE
     f regprocedure;
 BEGIN
     FOR f IN SELECT p.oid FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
               WHERE p.pronamespace = 'transformer'::regnamespace AND p.proname LIKE '%job%'
-                AND l.lanname = 'plpgsql' AND p.prokind = 'f' LOOP
+                AND l.lanname = 'plpgsql' AND p.prokind = 'f' AND p.prorettype <> 'trigger'::regtype LOOP
         EXECUTE format('ALTER FUNCTION %s SET citus.show_shards_for_app_name_prefixes = ''*'' '
                        'SET citus.enable_manual_changes_to_shards = on '
                        'SET citus.enable_ddl_propagation = off', f);
@@ -66,6 +67,11 @@ CREATE TABLE transformer.distributed_job (
 );
 SELECT pg_catalog.pg_extension_config_dump('transformer.distributed_job', '');
 REVOKE ALL ON transformer.distributed_job FROM PUBLIC;
+
+-- The name of distributed job `job`'s job on shard `shard` (NULL: the
+-- prefix of them all).
+CREATE FUNCTION transformer._shard_job_name(job text, shard bigint) RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$ SELECT job || '/' || coalesce(shard::text, '') $$;
 
 -- Is there a job (on this node, of part 10) named `job_name`?
 CREATE FUNCTION transformer._local_job_exists(job_name text) RETURNS boolean
@@ -183,7 +189,7 @@ CREATE FUNCTION transformer._distributed_job_call(job transformer.distributed_jo
         SELECT p.node_name, p.node_port,
                format('SELECT jsonb_agg(r ORDER BY i) FROM (VALUES %s) v(i, r)',
                       string_agg(format('(%s, to_jsonb((%s)))', p.shard,
-                                        format(call, VARIADIC ARRAY[job.name || '/' || p.shard, p.shard_table] || args)),
+                                        format(call, VARIADIC ARRAY[transformer._shard_job_name(job.name, p.shard), p.shard_table] || args)),
                                  ', ' ORDER BY p.shard)) AS command
           FROM placement p GROUP BY p.node_name, p.node_port),
     ran AS MATERIALIZED (
@@ -451,7 +457,7 @@ BEGIN
     -- round k: the k-th shard of every node
     FOR round IN
         SELECT array_agg(node_name) AS names, array_agg(node_port) AS ports,
-               array_agg(format('CALL transformer._local_run_job(%L, %s)', d.name || '/' || shard,
+               array_agg(format('CALL transformer._local_run_job(%L, %s)', transformer._shard_job_name(d.name, shard),
                                 coalesce(max_rows::text, 'NULL'))) AS commands
           FROM (SELECT p.*, row_number() OVER (PARTITION BY p.node_name, p.node_port ORDER BY p.shard) AS k
                   FROM transformer._citus_placements(d.source) p) s
@@ -498,9 +504,9 @@ BEGIN
     EXECUTE $q$
         SELECT array_agg(n.nodename::text ORDER BY n.nodeid) AS names,
                array_agg(n.nodeport ORDER BY n.nodeid) AS ports,
-               array_agg(format('SELECT transformer._local_drop_jobs_except(%L, %L)', $1 || '/',
+               array_agg(format('SELECT transformer._local_drop_jobs_except(%L, %L)', transformer._shard_job_name($1, NULL),
                                 CASE WHEN $3 THEN
-                                    (SELECT coalesce(array_agg($1 || '/' || p.shard), '{}')
+                                    (SELECT coalesce(array_agg(transformer._shard_job_name($1, p.shard)), '{}')
                                        FROM transformer._citus_placements($2) p
                                       WHERE p.node_name = n.nodename AND p.node_port = n.nodeport)
                                 ELSE '{}' END)
