@@ -77,7 +77,8 @@ def timed_job(session, table_name):
     table job, from create_job until wait_job sees every row done."""
     cpu0 = cluster_cpu()
     start = time.perf_counter()
-    session.execute("SELECT transformer.create_job('bench_job', $1, 's', target => 'job_emb')", [table_name])
+    session.execute("SELECT transformer.create_job('bench_job', $1, 's', target => 'job_emb', model => $2)",
+                    [table_name, BERT_FIXTURE])
     if session.value("SELECT transformer.wait_job('bench_job', '2 hours')") != "t":
         raise RuntimeError(f"the job on {table_name} did not finish")
     wall = time.perf_counter() - start

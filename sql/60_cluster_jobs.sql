@@ -68,6 +68,9 @@ CREATE TABLE transformer.distributed_job (
 SELECT pg_catalog.pg_extension_config_dump('transformer.distributed_job', '');
 REVOKE ALL ON transformer.distributed_job FROM PUBLIC;
 
+CREATE FUNCTION transformer._job_in_transaction_block() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'job_in_transaction_block' LANGUAGE C VOLATILE;
+
 -- The name of distributed job `job`'s job on shard `shard` (NULL: the
 -- prefix of them all).
 CREATE FUNCTION transformer._shard_job_name(job text, shard bigint) RETURNS text
@@ -256,11 +259,11 @@ BEGIN
     -- the shard jobs are committed on the nodes at once, out of reach of
     -- this transaction's rollback, and they need the target column
     -- committed first (the ALTER TABLE's shard locks would block them)
-    IF transaction_timestamp() <> statement_timestamp() THEN
+    IF transformer._job_in_transaction_block() THEN
         RAISE EXCEPTION 'create_job on a distributed table must run in a transaction of its own'
             USING ERRCODE = 'active_sql_transaction',
             DETAIL = 'It adds the target column and creates a job on each node at once; a rollback here would not undo them.',
-            HINT = 'Call it outside BEGIN ... COMMIT.';
+            HINT = 'Call it outside BEGIN ... COMMIT, as a statement of its own.';
     END IF;
     IF NOT pg_has_role(transformer._job_caller(), d.owner, 'MEMBER') THEN
         RAISE EXCEPTION 'must be owner of table %', d.source USING ERRCODE = 'insufficient_privilege',
