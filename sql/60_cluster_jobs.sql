@@ -477,20 +477,23 @@ BEGIN
 END $$;
 
 -- The jobs on this node whose names begin with `prefix`, but for those
--- named in `keep`, dropped (the caller must be a member of their owner);
--- returns how many.
-CREATE FUNCTION transformer._local_drop_jobs_except(prefix text, keep text[]) RETURNS integer
-    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+-- named in `keep`, dropped (the caller must be a member of their owner),
+-- a transaction each: dropping several in one transaction deadlocks with
+-- the background workers (a worker's round over the active jobs holds the
+-- queue of one while it waits for the queue of another that the drop
+-- holds). `dropped`: how many (a CALL returns it as a row).
+CREATE PROCEDURE transformer._local_drop_jobs_except(prefix text, keep text[], INOUT dropped integer DEFAULT 0)
+    LANGUAGE plpgsql AS $$
 DECLARE
     job_name text;
-    dropped integer := 0;
 BEGIN
-    FOR job_name IN SELECT j.name FROM transformer._local_jobs j
-                     WHERE left(j.name, length(prefix)) = prefix AND j.name <> ALL (keep) LOOP
+    dropped := 0;
+    FOREACH job_name IN ARRAY ARRAY(SELECT j.name FROM transformer._local_jobs j
+                                     WHERE left(j.name, length(prefix)) = prefix AND j.name <> ALL (keep)) LOOP
         PERFORM transformer._local_drop_job(job_name);
+        COMMIT;
         dropped := dropped + 1;
     END LOOP;
-    RETURN dropped;
 END $$;
 
 -- On every node that may hold shards: drop the distributed job's shard
@@ -507,7 +510,7 @@ BEGIN
     EXECUTE $q$
         SELECT array_agg(n.nodename::text ORDER BY n.nodeid) AS names,
                array_agg(n.nodeport ORDER BY n.nodeid) AS ports,
-               array_agg(format('SELECT transformer._local_drop_jobs_except(%L, %L)', transformer._shard_job_name($1, NULL),
+               array_agg(format('CALL transformer._local_drop_jobs_except(%L, %L)', transformer._shard_job_name($1, NULL),
                                 CASE WHEN $3 THEN
                                     (SELECT coalesce(array_agg(transformer._shard_job_name($1, p.shard)), '{}')
                                        FROM transformer._citus_placements($2) p
