@@ -16,9 +16,9 @@
 
 -- Part 10's public functions and views keep working under internal names;
 -- the functions and views of the same names below dispatch to them.
-ALTER FUNCTION transformer.create_job(text, regclass, text, text, text, text, jsonb, integer)
+ALTER FUNCTION transformer.create_job(text, regclass, text, text, text, text, jsonb, integer, integer)
     RENAME TO _local_create_job;
-ALTER FUNCTION transformer.alter_job(text, text, jsonb, integer) RENAME TO _local_alter_job;
+ALTER FUNCTION transformer.alter_job(text, text, jsonb, integer, integer) RENAME TO _local_alter_job;
 ALTER FUNCTION transformer.pause_job(text) RENAME TO _local_pause_job;
 ALTER FUNCTION transformer.resume_job(text) RENAME TO _local_resume_job;
 ALTER FUNCTION transformer.drop_job(text) RENAME TO _local_drop_job;
@@ -62,6 +62,7 @@ CREATE TABLE transformer.distributed_job (
     model_ref text NOT NULL,           -- name@hash, checked on every node (create, alter)
     options jsonb NOT NULL,
     batch_rows integer NOT NULL,
+    batch_tokens integer NOT NULL,
     search_path text NOT NULL,         -- create_job's, for the input expression
     created_at timestamptz NOT NULL DEFAULT now()
 );
@@ -151,7 +152,6 @@ BEGIN
     RETURN true;
 END $$;
 
-
 -- The shards of distributed table `source` and where each is: one row per
 -- shard (a job refuses tables whose shards have several copies).
 CREATE FUNCTION transformer._citus_placements(source regclass,
@@ -239,9 +239,9 @@ CREATE FUNCTION transformer._distributed_job_create_shard_jobs(job transformer.d
     SELECT count(*)::integer FROM unnest(transformer._distributed_job_do(job,
         'CASE WHEN transformer._local_job_exists(%1$L) THEN false ELSE '
         '(SELECT true FROM transformer._job_create(%1$L, %2$L::regclass, %3$L, %4$L, %5$L, %6$L, '
-        '%7$L::jsonb, %8$L::integer, %9$L)) END',
+        '%7$L::jsonb, %8$L::integer, %9$L::integer, %10$L)) END',
         ARRAY[job.input, job.task, job.target, job.model, job.options::text, job.batch_rows::text,
-              job.search_path])) r
+              job.batch_tokens::text, job.search_path])) r
      WHERE r = 'true'
 $$;
 
@@ -329,7 +329,8 @@ END $$;
 CREATE FUNCTION transformer.create_job(name text, source regclass, input text,
                                        task text DEFAULT 'embed', target text DEFAULT NULL,
                                        model text DEFAULT NULL, options jsonb DEFAULT '{}',
-                                       batch_rows integer DEFAULT 64) RETURNS void
+                                       batch_rows integer DEFAULT 64,
+                                       batch_tokens integer DEFAULT 8192) RETURNS void
     LANGUAGE plpgsql AS $$
 DECLARE
     d transformer.distributed_job;
@@ -339,17 +340,16 @@ BEGIN
             HINT = 'Choose another name, or change the job with transformer.alter_job().';
     END IF;
     IF source IS NULL OR NOT transformer._citus_distributed(source) THEN
-        PERFORM transformer._local_create_job(name, source, input, task, target, model, options, batch_rows);
+        PERFORM transformer._local_create_job(name, source, input, task, target, model, options, batch_rows,
+                                              batch_tokens);
         RETURN;
     END IF;
-    IF name IS NULL OR name = '' OR input IS NULL OR task IS NULL OR batch_rows IS NULL OR options IS NULL THEN
-        RAISE EXCEPTION 'create_job needs a name, a source table, an input, a task, options and batch_rows'
+    IF name IS NULL OR name = '' OR input IS NULL OR task IS NULL OR options IS NULL
+       OR batch_rows IS NULL OR batch_tokens IS NULL THEN
+        RAISE EXCEPTION 'create_job needs a name, a source table, an input, a task, options, batch_rows and batch_tokens'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF batch_rows NOT BETWEEN 1 AND 10000 THEN
-        RAISE EXCEPTION 'batch_rows must be between 1 and 10000, not %', batch_rows
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Batches of 16 to 256 rows suit most models.';
-    END IF;
+    PERFORM transformer._job_check_batch(batch_rows, batch_tokens);
     d.name := name;
     d.owner := (SELECT relowner::regrole FROM pg_class WHERE oid = source);
     d.source := source;
@@ -359,19 +359,21 @@ BEGIN
     d.model := model;
     d.options := options;
     d.batch_rows := batch_rows;
+    d.batch_tokens := batch_tokens;
     d.search_path := current_setting('search_path');
     d.created_at := now();
     PERFORM transformer._distributed_job_create(d);
 END $$;
 
 CREATE FUNCTION transformer.alter_job(name text, model text DEFAULT NULL, options jsonb DEFAULT NULL,
-                                      batch_rows integer DEFAULT NULL) RETURNS void
+                                      batch_rows integer DEFAULT NULL, batch_tokens integer DEFAULT NULL)
+    RETURNS void
     LANGUAGE plpgsql AS $$
 DECLARE
     d transformer.distributed_job := transformer._distributed_job_get(name);
 BEGIN
     IF d.name IS NULL THEN
-        PERFORM transformer._local_alter_job(name, model, options, batch_rows);
+        PERFORM transformer._local_alter_job(name, model, options, batch_rows, batch_tokens);
         RETURN;
     END IF;
     IF model IS NOT NULL THEN
@@ -380,9 +382,10 @@ BEGIN
     END IF;
     d.options := coalesce(options, d.options);
     d.batch_rows := coalesce(batch_rows, d.batch_rows);
+    d.batch_tokens := coalesce(batch_tokens, d.batch_tokens);
     PERFORM transformer._distributed_job_do(d,
-        '(SELECT true FROM transformer._local_alter_job(%1$L, %3$L, %4$L::jsonb, %5$L::integer))',
-        ARRAY[model, options::text, batch_rows::text]);
+        '(SELECT true FROM transformer._local_alter_job(%1$L, %3$L, %4$L::jsonb, %5$L::integer, %6$L::integer))',
+        ARRAY[model, options::text, batch_rows::text, batch_tokens::text]);
     PERFORM transformer._distributed_job_save(d);
 END $$;
 
