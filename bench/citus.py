@@ -18,6 +18,12 @@ Rows: STS dev sentences, both columns row by row, cycled to 20,000 rows
 (BENCH_QUICK: 2,000). Each repeat sets the column back to NULL first
 (untimed), then times the 1-node and the cluster UPDATE back to back, so
 both see the same load; figures are medians of the repeats (BENCH_REPEATS).
+Then the same fill by a table job (transformer.create_job, then wait_job
+until every row is done, timed together; the job and its column dropped
+after each repeat): on 1 node a job on the plain table, run by that node's
+transformer.max_job_workers (2) background workers; on the cluster a job
+on the distributed table, which is a job per shard run by each worker's
+own 2 background workers (4 in all, the coordinator computes nothing).
 CPU-seconds add every server process of the three nodes (from /proc, the
 backends that exited during the statement included): the work, wherever it
 ran. On a machine shared with other jobs, 1 node's single backend gets only
@@ -26,6 +32,7 @@ both cores: the wall-clock ratio then exceeds the number of cores, the
 CPU-second view does not.
 """
 import os
+import time
 
 from common import BERT_FIXTURE, QUICK, REPEATS, median, section, sts_sentences, table
 from pg import Session, cpu_seconds, server_pids, text_array
@@ -65,9 +72,42 @@ def timed_fill(session, table_name, ref):
     return wall, cluster_cpu() - cpu0
 
 
+def timed_job(session, table_name):
+    """(wall seconds, CPU seconds of all nodes) of filling table_name by a
+    table job, from create_job until wait_job sees every row done."""
+    cpu0 = cluster_cpu()
+    start = time.perf_counter()
+    session.execute("SELECT transformer.create_job('bench_job', $1, 's', target => 'job_emb', model => $2)",
+                    [table_name, BERT_FIXTURE])
+    if session.value("SELECT transformer.wait_job('bench_job', '2 hours')") != "t":
+        raise RuntimeError(f"the job on {table_name} did not finish")
+    wall = time.perf_counter() - start
+    cpu = cluster_cpu() - cpu0
+    done = session.value("SELECT rows_done FROM transformer.jobs WHERE name = 'bench_job'")
+    if int(done) != ROWS:
+        raise RuntimeError(f"the job on {table_name} did {done} of {ROWS} rows")
+    session.execute("SELECT transformer.drop_job('bench_job')")
+    session.execute(f"ALTER TABLE {table_name} DROP COLUMN job_emb")
+    return wall, cpu
+
+
+def print_runs(runs, labels, unit):
+    """The table of one path: rows/s, wall s and rows per CPU-second per
+    setup (medians of the repeats), then the wall-clock ratio."""
+    rows = []
+    for key, label in labels:
+        walls = [w for w, _ in runs[key]]
+        cpus = [c for _, c in runs[key]]
+        rows.append([label, f"{ROWS / median(walls):.0f}", f"{median(walls):.1f}",
+                     f"{ROWS / median(cpus):.0f}"])
+    table([unit, "rows/s", "wall s", "rows per CPU-s"], rows)
+    ratio = median([s[0] / d[0] for s, d in zip(runs["single"], runs["dist"])])
+    print(f"  cluster / 1 node, wall clock: {ratio:.2f}x (median of {REPEATS} per-repeat ratios)")
+
+
 def main():
     section(f"10. Filling a column of {ROWS:,} rows: 1 node vs Citus coordinator + 2 workers "
-            f"(bench/citus.py, embed_pinned, {BERT_FIXTURE})")
+            f"(bench/citus.py, embed_pinned UPDATE and table job, {BERT_FIXTURE})")
     session = Session(f"host={DIR} port={PORT} dbname=postgres user=postgres")
     ref = session.value("SELECT transformer.check_model_on_all_nodes($1)", [BERT_FIXTURE])
     sentences = sts_sentences(1000)
@@ -79,23 +119,20 @@ def main():
         session.execute(f"INSERT INTO {name} (id, s) SELECT i, ($1::text[])[1 + (i - 1) % $2] "
                         f"FROM generate_series(1, $3) i", [text_array(sentences), len(sentences), ROWS])
     shards = session.value("SELECT count(*) FROM citus_shards WHERE table_name = 'bench_dist'::regclass")
+    labels = (("single", "1 node (plain table)"), ("dist", f"coordinator + 2 workers ({shards} shards)"))
     runs = {"single": [], "dist": []}
     for _ in range(REPEATS):
         runs["single"].append(timed_fill(session, "bench_single", ref))
         runs["dist"].append(timed_fill(session, "bench_dist", ref))
     equal = session.value("SELECT count(*) FROM bench_single a JOIN bench_dist b USING (id) "
                           "WHERE a.emb = b.emb")
-    rows = []
-    for key, label in (("single", "1 node (plain table)"),
-                       ("dist", f"coordinator + 2 workers ({shards} shards)")):
-        walls = [w for w, _ in runs[key]]
-        cpus = [c for _, c in runs[key]]
-        rows.append([label, f"{ROWS / median(walls):.0f}", f"{median(walls):.1f}",
-                     f"{ROWS / median(cpus):.0f}"])
-    ratio = median([s[0] / d[0] for s, d in zip(runs["single"], runs["dist"])])
-    table(["", "rows/s", "wall s", "rows per CPU-s"], rows)
-    print(f"  cluster / 1 node, wall clock: {ratio:.2f}x (median of {REPEATS} per-repeat ratios); "
-          f"{equal} of {ROWS} rows equal between the two tables")
+    print_runs(runs, labels, "UPDATE ... embed_pinned()")
+    print(f"  {equal} of {ROWS} rows equal between the two tables")
+    jobs = {"single": [], "dist": []}
+    for _ in range(REPEATS):
+        jobs["single"].append(timed_job(session, "bench_single"))
+        jobs["dist"].append(timed_job(session, "bench_dist"))
+    print_runs(jobs, labels, "table job (create_job .. wait_job)")
     for name in ("bench_single", "bench_dist"):
         session.execute(f"DROP TABLE {name}")
     session.close()

@@ -964,11 +964,13 @@ BEGIN
     PERFORM transformer._job_target_type(j.source, j.target, j.task, coalesce(options, j.options),
                                          checked.dimensions);
     recompute := checked.model_name <> j.model OR coalesce(options, j.options) <> j.options;
+    -- $3, $4, $5: the arguments options, batch_rows and batch_tokens (part
+    -- 60 renames this function, so they cannot be qualified by its name)
     UPDATE transformer.job SET
         model = checked.model_name,
-        options = coalesce(alter_job.options, job.options),
-        batch_rows = coalesce(alter_job.batch_rows, job.batch_rows),
-        batch_tokens = coalesce(alter_job.batch_tokens, job.batch_tokens),
+        options = coalesce($3, job.options),
+        batch_rows = coalesce($4, job.batch_rows),
+        batch_tokens = coalesce($5, job.batch_tokens),
         backfill_done = CASE WHEN recompute THEN false ELSE backfill_done END,
         backfill_cursor = CASE WHEN recompute THEN NULL ELSE backfill_cursor END
      WHERE id = j.id;
