@@ -290,9 +290,10 @@ BEGIN
     -- wait on each other in a cycle), a queued key that a batch holds
     -- waiting for it. Skipped: rows gone, and rows that ON CONFLICT DO
     -- NOTHING left as they were (older than the capturing transaction,
-    -- with a target). Returns the keys taken, 0 when there was none. All
-    -- that is recorded is taken at once: a backfill that reached the rows
-    -- first would compute them twice.
+    -- with a target), and rows whose present version a batch of this job
+    -- wrote (its xmin is a job_<id>_written mark: the backfill or the
+    -- UPDATE trigger brought the row to a batch first, which computed its
+    -- present input). Returns the keys taken, 0 when there was none.
     EXECUTE format($f$
         CREATE OR REPLACE FUNCTION transformer.%1$I() RETURNS bigint
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
@@ -307,7 +308,8 @@ BEGIN
                 tf_queued AS (
                     INSERT INTO %6$s AS q (%5$s)
                     SELECT DISTINCT %7$s FROM tf_keys k JOIN %8$s tf_s ON %9$s
-                     WHERE tf_s.xmin = k.tf_xid OR age(tf_s.xmin) < age(k.tf_xid) OR tf_s.%10$I IS NULL
+                     WHERE (tf_s.xmin = k.tf_xid OR age(tf_s.xmin) < age(k.tf_xid) OR tf_s.%10$I IS NULL)
+                       AND NOT EXISTS (SELECT FROM %11$s w WHERE w.xmin = tf_s.xmin)
                      ORDER BY %7$s
                     ON CONFLICT (%5$s) DO UPDATE SET tf_attempts = 0, tf_next_retry = NULL, tf_error = NULL
                     RETURNING 1)
@@ -315,6 +317,8 @@ BEGIN
                 tf_total := tf_total + tf_n;
                 EXIT WHEN tf_n = 0 OR tf_total >= 50000;
             END LOOP;
+            -- the marks matter only while inserts wait to be taken
+            DELETE FROM %11$s WHERE NOT EXISTS (SELECT FROM %2$s);
             RETURN tf_total;
         END $body$ $f$,
         transformer._job_object(j.id, 'expand'),
@@ -325,7 +329,7 @@ BEGIN
         transformer._job_keys(j.key_columns, 'k.%I', ', '),
         j.source,
         transformer._job_keys(j.key_columns, 'tf_s.%1$I = k.%1$I', ' AND '),
-        j.target);
+        j.target, format('transformer.%I', transformer._job_object(j.id, 'written')));
 
     -- the backfill: the next n keys after `after` into the queue, but for
     -- those in the job's "done ahead" set (computed already from their
@@ -364,7 +368,9 @@ BEGIN
     -- the first: tf_inputs of them), computed in one forward pass and
     -- written where the input is still the one computed; their queue
     -- entries deleted when written or when the row is gone (the keys past
-    -- the budget stay queued); tf_written_keys: the keys written
+    -- the budget stay queued); tf_written_keys: the keys written. A row of
+    -- job_<id>_written marks the (sub)transaction that wrote them: its xmin
+    -- is the written rows' (see the expansion above)
     IF j.task = 'embed' THEN
         compute := format('%I.embed(a.tf_vs, tf_model)', ext);
     ELSE
@@ -406,7 +412,9 @@ BEGIN
             tf_removed_rows AS (
                 DELETE FROM %4$s q USING tf_batch x
                  WHERE %14$s AND (NOT x.tf_present OR x.tf_i IN (SELECT tf_i FROM tf_written_rows))
-                RETURNING 1)
+                RETURNING 1),
+            tf_marker AS (
+                INSERT INTO %16$s DEFAULT VALUES RETURNING 1)
             SELECT (SELECT count(*) FROM tf_batch), (SELECT count(tf_v) FROM tf_batch),
                    (SELECT count(*) FROM tf_written_rows), (SELECT count(*) FROM tf_removed_rows),
                    (SELECT array_agg(tf_keys[tf_i::integer]) FROM tf_written_rows)
@@ -419,7 +427,8 @@ BEGIN
         transformer._job_keys(j.key_columns, alias || '.%1$I = c.%1$I', ' AND '),
         compute, j.target, j.target_type,
         transformer._job_keys(j.key_columns, alias || '.%1$I = x.tf_k%2$s', ' AND '),
-        transformer._job_keys(j.key_columns, 'q.%1$I = x.tf_k%2$s', ' AND '), ext);
+        transformer._job_keys(j.key_columns, 'q.%1$I = x.tf_k%2$s', ' AND '), ext,
+        format('transformer.%I', transformer._job_object(j.id, 'written')));
 
     EXECUTE format('ALTER FUNCTION transformer.%I() OWNER TO %I', transformer._job_object(j.id, 'capture'), j.owner);
     EXECUTE format('ALTER FUNCTION transformer.%I() OWNER TO %I', transformer._job_object(j.id, 'expand'), j.owner);
@@ -551,6 +560,10 @@ BEGIN
     -- than the space is worth
     EXECUTE format('ALTER TABLE transformer.%I %s, OWNER TO %I', transformer._job_object(j.id, 'inserted'),
                    transformer._job_keys(key_cols, 'ALTER COLUMN %I SET STORAGE EXTERNAL', ', '), j.owner);
+    -- marks of the (sub)transactions whose batches wrote targets (no columns:
+    -- their xmin is the mark)
+    EXECUTE format('CREATE TABLE transformer.%I ()', transformer._job_object(j.id, 'written'));
+    EXECUTE format('ALTER TABLE transformer.%I OWNER TO %I', transformer._job_object(j.id, 'written'), j.owner);
     PERFORM transformer._job_install_functions(j);
     IF rel.relkind = 'r' AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = source
                                          AND a.attname = ANY (key_cols) AND a.attgenerated <> '') THEN
@@ -1032,9 +1045,9 @@ BEGIN
     EXECUTE format('DROP FUNCTION IF EXISTS transformer.%I()', transformer._job_object(j.id, 'expand'));
     EXECUTE format('DROP FUNCTION IF EXISTS transformer.%I(jsonb, integer)', transformer._job_object(j.id, 'feed'));
     EXECUTE format('DROP FUNCTION IF EXISTS transformer.%I(jsonb[], text, jsonb, integer)', transformer._job_object(j.id, 'process'));
-    EXECUTE format('DROP TABLE IF EXISTS transformer.%I, transformer.%I, transformer.%I',
+    EXECUTE format('DROP TABLE IF EXISTS transformer.%I, transformer.%I, transformer.%I, transformer.%I',
                    transformer._job_object(j.id, 'queue'), transformer._job_object(j.id, 'ahead'),
-                   transformer._job_object(j.id, 'inserted'));
+                   transformer._job_object(j.id, 'inserted'), transformer._job_object(j.id, 'written'));
     DELETE FROM transformer.job WHERE id = j.id;
 END $$;
 
