@@ -64,9 +64,15 @@ UNIT_SRCS = $(wildcard test/unit/test_*.c)
 UNIT_BINS = $(patsubst test/unit/%.c,test/unit/build/%,$(UNIT_SRCS))
 UNIT_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Isrc -Itest/unit
 
-test/unit/build/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/tf_*.h src/tf_*.inc) $(wildcard test/unit/*.h)
-	@mkdir -p test/unit/build
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) -lutf8proc -lmvec -lm -ldl -lpthread
+# the core compiled once for every test (the kernels take a while)
+UNIT_OBJS = $(patsubst src/%.c,test/unit/build/obj/%.o,$(CORE_SRCS))
+
+test/unit/build/obj/%.o: src/%.c $(wildcard src/tf_*.h src/tf_*.inc)
+	@mkdir -p test/unit/build/obj
+	$(CC) $(UNIT_CFLAGS) -c -o $@ $<
+
+test/unit/build/%: test/unit/%.c $(UNIT_OBJS) $(wildcard src/tf_*.h) $(wildcard test/unit/*.h)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_OBJS) -lutf8proc -lmvec -lm -ldl -lpthread
 
 .PHONY: unit pgtap fixtures bench
 unit: $(UNIT_BINS) test/fixtures/.complete
@@ -104,7 +110,7 @@ FUZZ_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undef
 	-fno-sanitize-recover=all -Isrc -Itest/fuzz
 FUZZ_SECONDS ?= 60
 
-$(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard src/tf_*.h)
+$(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard src/tf_*.h src/tf_*.inc)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
