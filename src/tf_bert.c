@@ -292,11 +292,11 @@ load_weights(TfModelDir *dir, TfBertModel *m)
 	int64_t		h1[1] = {m->hidden};
 
 	if (!tf_matrix_load_named(dir, bert_prefixes, "embeddings.word_embeddings.weight",
-							  m->vocab_size, m->hidden, &m->word_emb) ||
+							  m->vocab_size, m->hidden, false, &m->word_emb) ||
 		!tf_matrix_load_named(dir, bert_prefixes, "embeddings.position_embeddings.weight",
-							  m->max_positions, m->hidden, &m->pos_emb) ||
+							  m->max_positions, m->hidden, false, &m->pos_emb) ||
 		!tf_matrix_load_named(dir, bert_prefixes, "embeddings.token_type_embeddings.weight",
-							  m->type_vocab_size, m->hidden, &m->type_emb) ||
+							  m->type_vocab_size, m->hidden, false, &m->type_emb) ||
 		(m->emb_norm_g = tf_weight_load(a, &dir->weights, bert_prefixes, "embeddings.LayerNorm.weight",
 										1, h1, &dir->n_params, dir->err)) == 0 ||
 		(m->emb_norm_b = tf_weight_load(a, &dir->weights, bert_prefixes, "embeddings.LayerNorm.bias",

@@ -28,7 +28,7 @@ load_matrix(TfModelDir *dir, const char *const *prefixes, const char *fmt, int l
 	char		name[512];
 
 	snprintf(name, sizeof(name), fmt, layer);
-	return tf_matrix_load_named(dir, prefixes, name, rows, cols, out);
+	return tf_matrix_load_named(dir, prefixes, name, rows, cols, true, out);
 }
 
 bool
@@ -57,7 +57,7 @@ tf_attention_block_load(TfModelDir *dir, const char *const *prefixes,
 			return false;
 	}
 	/* q, k and v stacked so that one product computes all three */
-	tf_matrix_load(dir, w, 3, &out->qkv_w);
+	tf_matrix_load(dir, w, 3, true, &out->qkv_w);
 	out->qkv_b = tf_arena_alloc(a, sizeof(float) * 3 * (size_t) d, 64);
 	for (int j = 0; j < 3; j++)
 		tf_weight_copy(&dir->weights, b[j], TF_ARENA_AT(a, out->qkv_b, float) + (size_t) j * d,

@@ -156,19 +156,19 @@ load_weights(TfModelDir *dir, TfMarianModel *m, bool shared, bool tied)
 	 * the one stored */
 	if (!tf_matrix_load_named(dir, marian_prefixes,
 							  has_tensor(dir, "shared.weight") ? "shared.weight" : "encoder.embed_tokens.weight",
-							  m->src_vocab, m->d_model, &m->enc_embed))
+							  m->src_vocab, m->d_model, false, &m->enc_embed))
 		return false;
 	/* with separate vocabularies HF deep-copies the vocab_size-row shared
 	 * table for the decoder too, so it has vocab_size rows */
 	if (shared)
 		m->dec_embed = m->enc_embed;
 	else if (!tf_matrix_load_named(dir, marian_prefixes, "decoder.embed_tokens.weight",
-								   m->src_vocab, m->d_model, &m->dec_embed))
+								   m->src_vocab, m->d_model, false, &m->dec_embed))
 		return false;
 	if (tf_safetensors_find(&dir->weights, "lm_head.weight") != NULL || !tied)
 	{
 		if (!tf_matrix_load_named(dir, top_prefixes, "lm_head.weight", m->tgt_vocab, m->d_model,
-								  &m->lm_head))
+								  true, &m->lm_head))
 			return false;
 	}
 	else

@@ -8,6 +8,7 @@
 
 #include "tf_blas.h"
 #include "tf_kernels.h"
+#include "tf_packed.h"
 #include "tf_parallel.h"
 #include "tf_quant.h"
 #include "tf_simd.h"
@@ -47,10 +48,13 @@ exact_format(const TfTensorInfo *const *parts, int n_parts)
 }
 
 void
-tf_matrix_load(TfModelDir *dir, const TfTensorInfo *const *parts, int n_parts, TfMatrix *out)
+tf_matrix_load(TfModelDir *dir, const TfTensorInfo *const *parts, int n_parts, bool linear_only,
+			   TfMatrix *out)
 {
 	TfArena    *a = dir->arena;
 	int64_t		row = 0;
+	size_t		elem;			/* bytes of an element of data */
+	char	   *by_rows = NULL; /* packed: the matrix by rows, [rows, ld] */
 
 	out->cols = (int32_t) parts[0]->shape[1];
 	out->rows = 0;
@@ -59,47 +63,46 @@ tf_matrix_load(TfModelDir *dir, const TfTensorInfo *const *parts, int n_parts, T
 	out->format = dir->precision == TF_PRECISION_INT8 ? TF_FORMAT_INT8 :
 		dir->precision == TF_PRECISION_FLOAT32 ? TF_FORMAT_F32 : exact_format(parts, n_parts);
 	out->ld = out->format == TF_FORMAT_INT8 ? tf_quant_stride(out->cols) : out->cols;
+	out->packed = linear_only && out->format != TF_FORMAT_INT8;
 	dir->formats |= 1u << out->format;
 	out->scales = out->sums = 0;
-	switch (out->format)
+	elem = out->format == TF_FORMAT_F32 ? sizeof(float) :
+		out->format == TF_FORMAT_INT8 ? sizeof(int8_t) : sizeof(uint16_t);
+	if (out->packed)
 	{
-		case TF_FORMAT_F32:
-			out->data = tf_arena_alloc(a, sizeof(float) * (size_t) out->rows * out->ld, 64);
-			break;
-		case TF_FORMAT_F16:
-		case TF_FORMAT_BF16:
-			out->data = tf_arena_alloc(a, sizeof(uint16_t) * (size_t) out->rows * out->ld, 64);
-			break;
-		case TF_FORMAT_INT8:
-			out->data = tf_arena_alloc(a, (size_t) out->rows * out->ld, 64);
-			out->scales = tf_arena_alloc(a, sizeof(float) * out->rows, 64);
-			out->sums = tf_arena_alloc(a, sizeof(int32_t) * out->rows, 64);
-			break;
+		by_rows = tf_alloc_raw(elem * ((size_t) out->rows * out->ld + 1));
+		out->data = tf_arena_alloc(a, elem * tf_packed_elements(out->rows, out->cols), 64);
+	}
+	else
+		out->data = tf_arena_alloc(a, elem * (size_t) out->rows * out->ld, 64);
+	if (out->format == TF_FORMAT_INT8)
+	{
+		out->scales = tf_arena_alloc(a, sizeof(float) * out->rows, 64);
+		out->sums = tf_arena_alloc(a, sizeof(int32_t) * out->rows, 64);
 	}
 	for (int p = 0; p < n_parts; p++)
 	{
 		const TfTensorInfo *t = parts[p];
 		int			rows = (int) t->shape[0];
+		/* where this part's rows go (the arena may have moved since) */
+		char	   *dst = (by_rows ? by_rows : TF_ARENA_AT(a, out->data, char)) + elem * row * out->ld;
 		float	   *wide;
 
 		switch (out->format)
 		{
 			case TF_FORMAT_F32:
-				tf_weight_copy(&dir->weights, t, TF_ARENA_AT(a, out->data, float) + row * out->ld,
-							   &dir->n_params);
+				tf_weight_copy(&dir->weights, t, (float *) dst, &dir->n_params);
 				break;
 			case TF_FORMAT_F16:
 			case TF_FORMAT_BF16:
 				/* the file's little-endian 16-bit values, as they are */
-				memcpy(TF_ARENA_AT(a, out->data, uint16_t) + row * out->ld,
-					   dir->weights.data + t->begin, t->end - t->begin);
+				memcpy(dst, dir->weights.data + t->begin, t->end - t->begin);
 				dir->n_params += tf_tensor_elements(t);
 				break;
 			case TF_FORMAT_INT8:
 				wide = tf_alloc_raw(sizeof(float) * (size_t) tf_tensor_elements(t));
 				tf_weight_copy(&dir->weights, t, wide, &dir->n_params);
-				tf_quantize_weights(wide, rows, out->cols, out->ld,
-									TF_ARENA_AT(a, out->data, int8_t) + row * out->ld,
+				tf_quantize_weights(wide, rows, out->cols, out->ld, (int8_t *) dst,
 									TF_ARENA_AT(a, out->scales, float) + row,
 									TF_ARENA_AT(a, out->sums, int32_t) + row);
 				tf_free(wide);
@@ -107,18 +110,23 @@ tf_matrix_load(TfModelDir *dir, const TfTensorInfo *const *parts, int n_parts, T
 		}
 		row += rows;
 	}
+	if (by_rows != NULL)
+	{
+		tf_pack_panels(by_rows, out->rows, out->cols, elem, TF_ARENA_AT(a, out->data, char));
+		tf_free(by_rows);
+	}
 }
 
 bool
 tf_matrix_load_named(TfModelDir *dir, const char *const *prefixes, const char *name,
-					 int64_t rows, int64_t cols, TfMatrix *out)
+					 int64_t rows, int64_t cols, bool linear_only, TfMatrix *out)
 {
 	int64_t		shape[2] = {rows, cols};
 	const TfTensorInfo *t = tf_weight_find(&dir->weights, prefixes, name, 2, shape, dir->err);
 
 	if (t == NULL)
 		return false;
-	tf_matrix_load(dir, &t, 1, out);
+	tf_matrix_load(dir, &t, 1, linear_only, out);
 	return true;
 }
 
@@ -243,8 +251,9 @@ tf_matrix_product(const void *image, const TfMatrix *m, const TfMatrixInput *in,
  */
 static float *worker_scratch[TF_PARALLEL_MAX_THREADS];
 
-/* A linear layer over a non-float32 matrix, to be computed a range of
- * output columns (weight rows r0 + begin .. r0 + end - 1) at a time. */
+/* A linear layer over a packed or non-float32 matrix, to be computed a
+ * range of output columns (weight rows r0 + begin .. r0 + end - 1) at a
+ * time. */
 typedef struct MatrixJob
 {
 	const void *image;
@@ -254,15 +263,24 @@ typedef struct MatrixJob
 	const float *b;				/* float[r1 - r0], or NULL */
 	float	   *y;				/* float[n, r1 - r0] */
 	int			out;			/* r1 - r0: y's row stride */
-	float	   *const *scratch; /* scratch[worker], NULL for int8 */
+	float	   *const *scratch; /* scratch[worker] for 16-bit rows, else NULL */
 } MatrixJob;
 
-/* Columns [begin, end) of a MatrixJob: the bias (or 0), then the product. */
+/* Columns [begin, end) of a MatrixJob: the bias (or 0), then the product;
+ * packed, both in one pass. */
 static void
 matrix_range(void *ctx, int begin, int end, int worker)
 {
 	const MatrixJob *job = ctx;
 	float	   *y = job->y + begin;
+
+	if (job->m->packed)
+	{
+		tf_packed_product(job->m->format, job->in->x, job->in->n, job->in->cols,
+						  TF_AT(job->image, job->m->data, const void), job->r0 + begin,
+						  job->r0 + end, job->b != NULL ? job->b + begin : NULL, y, job->out);
+		return;
+	}
 
 	for (int i = 0; i < job->in->n; i++)
 	{
@@ -286,7 +304,7 @@ tf_matrix_linear_rows(const void *image, const TfMatrix *m, int r0, int r1,
 	bool		own[TF_PARALLEL_MAX_THREADS] = {0};
 	MatrixJob	job = {image, m, &in, r0, b, y, out, NULL};
 
-	if (m->format == TF_FORMAT_F32)
+	if (m->format == TF_FORMAT_F32 && !m->packed)
 	{
 		/* the float32 kernels read the weights in place */
 		tf_linear(x, n, m->cols, TF_AT(image, m->data, const float) + (size_t) r0 * m->ld,
@@ -294,7 +312,7 @@ tf_matrix_linear_rows(const void *image, const TfMatrix *m, int r0, int r1,
 		return;
 	}
 	tf_matrix_input_init(&in, m->format, x, n, m->cols);
-	if (m->format != TF_FORMAT_INT8)
+	if (m->format != TF_FORMAT_INT8 && !m->packed)
 	{
 		for (int w = 0; w < threads; w++)
 		{

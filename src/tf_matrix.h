@@ -14,9 +14,14 @@
  * quantizes it. Vectors (biases,
  * LayerNorm) stay float32.
  *
- * F16 and BF16 products widen blocks of weight rows into a float buffer
- * (tf_widen.h) and run the float32 kernels over them, so their numbers are
- * those of the float32 weights; INT8 products run tf_quant.c's kernels.
+ * A matrix that is only ever multiplied (a linear layer's weights, not an
+ * embedding table that is also looked up by rows) is loaded "packed" when
+ * its format is F32, F16 or BF16: cut in panels of TF_PANEL rows for the
+ * product kernels (tf_packed.h), which widen 16-bit weights as they read
+ * them. Other F16 and BF16 products widen blocks of weight rows into a
+ * float buffer (tf_widen.h) and run the float32 kernels over them; either
+ * way their numbers are those of the float32 weights. INT8 products run
+ * tf_quant.c's kernels.
  */
 #ifndef TF_MATRIX_H
 #define TF_MATRIX_H
@@ -38,7 +43,10 @@ typedef struct TfMatrix
 	int32_t		cols;			/* inputs */
 	int32_t		ld;				/* elements from one row to the next: cols, or
 								 * tf_quant_stride(cols) for INT8 */
-	TfOffset	data;			/* [rows, ld] of float, uint16 (F16, BF16) or int8 */
+	bool		packed;			/* data in panels (tf_packed.h), else by rows */
+	TfOffset	data;			/* [rows, ld] of float, uint16 (F16, BF16) or
+								 * int8; packed: tf_packed_elements(rows, cols)
+								 * floats or uint16 */
 	TfOffset	scales;			/* INT8: float[rows], row r = scales[r] * data[r] */
 	TfOffset	sums;			/* INT8: int32[rows], the sum of data[r] */
 } TfMatrix;
@@ -53,19 +61,21 @@ typedef struct TfMatrix
  * The tensors parts[n_parts] (each [rows_i, cols], found by tf_weight_find)
  * stacked by rows into one matrix in dir->arena, in the format
  * dir->precision asks for; dir->n_params grows by their elements.
+ * linear_only: the matrix is only multiplied, never looked up by rows
+ * (tf_matrix_row), so it may be packed.
  */
 void		tf_matrix_load(TfModelDir *dir, const TfTensorInfo *const *parts, int n_parts,
-						   TfMatrix *out);
+						   bool linear_only, TfMatrix *out);
 
 /* tf_weight_find of prefix+name as [rows, cols], then tf_matrix_load; false
  * with dir->err filled when missing or of the wrong shape. */
 bool		tf_matrix_load_named(TfModelDir *dir, const char *const *prefixes, const char *name,
-								 int64_t rows, int64_t cols, TfMatrix *out);
+								 int64_t rows, int64_t cols, bool linear_only, TfMatrix *out);
 
 /* Name of a format ("float32", "float16", "bfloat16", "int8"). */
 const char *tf_format_name(TfFormat format);
 
-/* dst[cols] = row r of m as float32 (an embedding look-up). */
+/* dst[cols] = row r of m as float32 (an embedding look-up; m not packed). */
 void		tf_matrix_row(const void *image, const TfMatrix *m, int r, float *dst);
 
 /*
@@ -103,6 +113,7 @@ void		tf_matrix_input_free(TfMatrixInput *in);
  * y[i, j - r0] += x[i] . m[j] for j in r0 .. r1 - 1 (y with row stride
  * ldy): one range of a product, single-threaded; a caller may run disjoint
  * ranges in parallel, each with its own scratch[TF_MATRIX_SCRATCH_FLOATS].
+ * m not packed (tf_packed_product computes those).
  */
 void		tf_matrix_product(const void *image, const TfMatrix *m, const TfMatrixInput *in,
 							  int r0, int r1, float *y, int ldy, float *scratch);

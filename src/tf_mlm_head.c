@@ -40,7 +40,7 @@ load_matrix(TfModelDir *dir, const char *name, int64_t rows, int64_t cols, TfMlm
 {
 	if (!present(dir, name, head))
 		return false;
-	*fatal = !tf_matrix_load_named(dir, head_prefixes, name, rows, cols, out);
+	*fatal = !tf_matrix_load_named(dir, head_prefixes, name, rows, cols, true, out);
 	return !*fatal;
 }
 

@@ -4,8 +4,11 @@
  * edge (rows, columns and depth that are not multiples of its tiles, weight
  * blocks that end mid-way), at each instruction set this CPU has (AVX2,
  * AVX-512), and tf_linear on both sides of the point where it hands over
- * from the rows kernel to OpenBLAS; and log-softmax (eight exponentials at
- * a time) against the same in double precision.
+ * from the rows kernel to OpenBLAS; the product over packed panels
+ * (tf_packed.h) for float32, F16 and BF16 weights at every level (scalar,
+ * AVX2, AVX-512), over channel ranges that start and end mid-panel; and
+ * log-softmax (eight exponentials at a time) against the same in double
+ * precision, and LayerNorm at every level against double precision.
  *
  * Threads: tf_linear, tf_activate and tf_add_layernorm split over 2, 3 and
  * 5 threads against the same call on one thread. Each output is computed
@@ -23,8 +26,10 @@
 #include "tf_blas.h"
 #include "tf_cpu.h"
 #include "tf_kernels.h"
+#include "tf_packed.h"
 #include "tf_parallel.h"
 #include "tf_simd.h"
+#include "tf_widen.h"
 
 #define TOLERANCE 1e-4
 
@@ -62,6 +67,61 @@ check_rowgemm(int n, int in, int out)
 	ok(diff <= TOLERANCE, "rows kernel (%s) %d x %d by %d x %d: max abs diff %.2g",
 	   tf_cpu_name(tf_cpu_level()), n, in, out, in, diff);
 	free(x), free(w), free(start), free(y), free(ref);
+}
+
+/*
+ * tf_packed_product over channels [c0, c1) of a [out, in] matrix in
+ * `format`, packed, with a bias or none, against the naive product of the
+ * same weights widened (16-bit formats: the float values rounded to 16
+ * bits, as a checkpoint holds them) plus the bias.
+ */
+static void
+check_packed(TfFormat format, int n, int in, int out, int c0, int c1)
+{
+	int			width = c1 - c0;
+	float	   *x = random_floats((size_t) n * in, 13 + n);
+	float	   *w = random_floats((size_t) out * in, 14 + out);
+	float	   *b = random_floats(width, 15);
+	float	   *y = malloc(sizeof(float) * n * width + 1);
+	float	   *ref = malloc(sizeof(float) * n * width + 1);
+	uint16_t   *half = malloc(sizeof(uint16_t) * out * in + 1);	/* w in 16 bits */
+	void	   *wp = malloc(sizeof(float) * tf_packed_elements(out, in) + 1);
+
+	if (format != TF_FORMAT_F32)
+	{
+		/* BF16: the top 16 bits; F16: a half made from w's sign and
+		 * magnitude (exponent field 12: magnitudes in [1/8, 1/4)) */
+		for (size_t i = 0; i < (size_t) out * in; i++)
+		{
+			uint32_t	bits;
+
+			memcpy(&bits, &w[i], sizeof(bits));
+			half[i] = format == TF_FORMAT_BF16 ? (uint16_t) (bits >> 16) :
+				(uint16_t) ((bits >> 16 & 0x8000) | (uint32_t) (fabsf(w[i]) * 1024.0f) | 0x3000);
+			w[i] = format == TF_FORMAT_BF16 ? tf_bf16_to_f32(half[i]) : tf_f16_to_f32(half[i]);
+		}
+		tf_pack_panels(half, out, in, sizeof(uint16_t), wp);
+	}
+	else
+		tf_pack_panels(w, out, in, sizeof(float), wp);
+	for (int bias = 0; bias < 2; bias++)
+	{
+		double		diff;
+
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < width; j++)
+				ref[(size_t) i * width + j] = bias ? b[j] : 0.0f;
+		for (size_t i = 0; i < (size_t) n * width; i++)
+			y[i] = NAN;			/* every output must be overwritten */
+		tf_packed_product(format, x, n, in, wp, c0, c1, bias ? b : NULL, y, width);
+		tf_sgemm_naive(false, true, n, width, in, 1.0f, x, in, w + (size_t) c0 * in, in, 1.0f,
+					   ref, width);
+		diff = max_abs_diff(y, ref, (size_t) n * width);
+		ok(diff <= TOLERANCE, "packed %s (%s) %d x %d by channels %d..%d of %d, %s bias: max abs diff %.2g",
+		   tf_format_name(format), tf_cpu_name(tf_cpu_level()), n, in, c0, c1, out,
+		   bias ? "with" : "no", diff);
+	}
+	free(x), free(w), free(b), free(y), free(ref), free(half), free(wp);
 }
 
 /* tf_linear with and without a bias, against the naive product. */
@@ -151,6 +211,53 @@ check_gelu(int n)
 	free(x), free(in);
 }
 
+/* tf_add_layernorm of 3 rows of d values (offset by `shift`, as hidden
+ * states drift), with a residual or none, at the current level, against
+ * double precision and against the plain C path (equal bit for bit: int8
+ * models quantize its output, where any difference is magnified). */
+static void
+check_layernorm(int d, float shift, bool residual)
+{
+	float	   *x = random_floats((size_t) 3 * d, 16 + d);
+	float	   *r = random_floats((size_t) 3 * d, 17);
+	float	   *g = random_floats(d, 18);
+	float	   *b = random_floats(d, 19);
+	double	   *ref = malloc(sizeof(double) * 3 * d);
+	float	   *plain = malloc(sizeof(float) * 3 * d);	/* x through the plain C path */
+	TfIsa		level = tf_cpu_level();
+	double		worst = 0;
+
+	for (int i = 0; i < 3; i++)
+	{
+		double		mean = 0,
+					var = 0;
+
+		for (int j = 0; j < d; j++)
+		{
+			x[i * d + j] = 8.0f * x[i * d + j] + shift;
+			ref[i * d + j] = (double) x[i * d + j] + (residual ? r[i * d + j] : 0.0);
+			mean += ref[i * d + j] / d;
+		}
+		for (int j = 0; j < d; j++)
+			var += (ref[i * d + j] - mean) * (ref[i * d + j] - mean) / d;
+		for (int j = 0; j < d; j++)
+			ref[i * d + j] = (ref[i * d + j] - mean) / sqrt(var + 1e-12) * g[j] + b[j];
+	}
+	memcpy(plain, x, sizeof(float) * 3 * d);
+	tf_add_layernorm(x, residual ? r : NULL, 3, d, g, b, 1e-12f);
+	for (int i = 0; i < 3 * d; i++)
+		worst = fabs(x[i] - ref[i]) > worst ? fabs(x[i] - ref[i]) : worst;
+	ok(worst <= 2e-6, "LayerNorm of 3 x %d, mean about %g, %s residual (%s): max abs diff %.2g",
+	   d, shift, residual ? "with" : "no", tf_cpu_name(tf_cpu_level()), worst);
+	/* the same floats as the plain C path */
+	tf_cpu_set_cap(TF_ISA_SCALAR);
+	tf_add_layernorm(plain, residual ? r : NULL, 3, d, g, b, 1e-12f);
+	tf_cpu_set_cap(level);
+	ok(memcmp(plain, x, sizeof(float) * 3 * d) == 0,
+	   "LayerNorm of 3 x %d (%s): bit for bit the plain C path's", d, tf_cpu_name(level));
+	free(x), free(r), free(g), free(b), free(ref), free(plain);
+}
+
 /* tf_log_softmax of n logits in [-10, 10) against double precision. */
 static void
 check_log_softmax(int n)
@@ -205,6 +312,32 @@ main(void)
 		check_rowgemm(5, 1024, 70);
 		check_rowgemm(11, 1536, 384);
 	}
+	/* the packed product at every level, in every format: row counts
+	 * about every tile height (AVX-512 12, AVX2 3, four panels at few
+	 * rows), channels not a multiple of the panel (16) and ranges cut
+	 * mid-panel, blocks of panels (192 kB: 1,536 inputs make 2 panels) */
+	for (int level = TF_ISA_SCALAR; level <= (int) tf_cpu_hardware_level(); level++)
+	{
+		static const TfFormat formats[] = {TF_FORMAT_F32, TF_FORMAT_F16, TF_FORMAT_BF16};
+		static const int packed_rows[] = {1, 2, 3, 4, 6, 7, 11, 12, 13, 25, 64};
+
+		tf_cpu_set_cap((TfIsa) level);
+		for (size_t f = 0; f < sizeof(formats) / sizeof(*formats); f++)
+		{
+			for (size_t i = 0; i < sizeof(packed_rows) / sizeof(*packed_rows); i++)
+				for (size_t k = 0; k < sizeof(depths) / sizeof(*depths); k++)
+				{
+					check_packed(formats[f], packed_rows[i], depths[k], 130, 0, 130);
+					check_packed(formats[f], packed_rows[i], depths[k], 16, 0, 16);
+				}
+			check_packed(formats[f], 5, 33, 1, 0, 1);
+			check_packed(formats[f], 13, 33, 100, 5, 37);
+			check_packed(formats[f], 13, 33, 100, 17, 18);
+			check_packed(formats[f], 3, 1536, 400, 48, 399);
+			check_packed(formats[f], 30, 1536, 384, 0, 384);
+			check_packed(formats[f], 12, 384, 1152, 0, 1152);
+		}
+	}
 	tf_cpu_reset_cap();
 	/* tf_linear at each level: OpenBLAS alone (scalar), the AVX2 rows
 	 * kernel to 64 rows and OpenBLAS beyond, the AVX-512 one throughout */
@@ -227,6 +360,14 @@ main(void)
 		check_gelu(1);
 		check_gelu(31);
 		check_gelu(100000);
+		/* shorter than a vector, a tail past the last whole one, model widths */
+		for (int residual = 0; residual < 2; residual++)
+		{
+			check_layernorm(7, 0.0f, residual);
+			check_layernorm(37, 3.0f, residual);
+			check_layernorm(384, 0.0f, residual);
+			check_layernorm(512, 50.0f, residual);
+		}
 	}
 	tf_cpu_reset_cap();
 	check_log_softmax(1);

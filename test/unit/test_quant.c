@@ -130,7 +130,7 @@ check_half_linear(const char *path, TfFormat format, int n, int rows, int cols)
 	float	   *b = malloc(sizeof(float) * rows);
 	float	   *y = malloc(sizeof(float) * (size_t) n * rows);
 	float	   *ref = malloc(sizeof(float) * (size_t) n * rows);
-	TfMatrix	m = {format, rows, cols, cols, 64, 0, 0};
+	TfMatrix	m = {.format = format, .rows = rows, .cols = cols, .ld = cols, .data = 64};
 	int			r0 = rows / 3,
 				r1 = rows - rows / 5;
 	int			diff = 0,
@@ -317,7 +317,7 @@ check_int8_linear(const char *path, int n, int rows, int cols)
 {
 	int			ld = tf_quant_stride(cols);
 	char	   *image = malloc(64 + (size_t) rows * ld + 8 * (size_t) rows + 128);
-	TfMatrix	m = {TF_FORMAT_INT8, rows, cols, ld, 64, 0, 0};
+	TfMatrix	m = {.format = TF_FORMAT_INT8, .rows = rows, .cols = cols, .ld = ld, .data = 64};
 	float	   *w = malloc(sizeof(float) * (size_t) rows * cols);
 	float	   *x = malloc(sizeof(float) * (size_t) n * cols);
 	float	   *b = malloc(sizeof(float) * rows);
