@@ -34,6 +34,18 @@
  */
 #define SCRATCH_TRIM_BYTES (64 * 1024 * 1024)
 
+/*
+ * Blocks up to this size come from glibc's heap rather than mappings of
+ * their own (its largest setting). By default glibc maps blocks of 128 kB
+ * and more, and raises that bound only as far as the largest block freed,
+ * while it trims the heap whenever 128 kB (then twice that bound) lie free
+ * at its top: a batch's scratch of a few megabytes was mapped, or trimmed,
+ * and faulted in anew on every call (8% of embed()'s time at batch 32).
+ * With the heap trimmed only above SCRATCH_TRIM_BYTES, the pages stay for
+ * the next call.
+ */
+#define SCRATCH_MMAP_BYTES (32 * 1024 * 1024)
+
 static int	threads_setting = 1;	/* transformer.threads */
 
 /* transformer.instruction_set: "auto" (-1) or a cap on the kernels' level */
@@ -55,6 +67,9 @@ assign_instruction_set(int newval, void *extra)
 	else
 		tf_cpu_set_cap((TfIsa) newval);
 }
+
+/* Whether this backend has set glibc's thresholds (SCRATCH_MMAP_BYTES). */
+static bool malloc_tuned = false;
 
 /* Bytes the core has asked for since the last pgtf_compute_begin. */
 static Size core_bytes_requested = 0;
@@ -166,6 +181,15 @@ pgtf_compute_begin(void)
 
 	if (!tf_blas_init(&err))
 		pgtf_report(&err);
+#ifdef __GLIBC__
+	/* once per backend, and only in backends that compute */
+	if (!malloc_tuned)
+	{
+		mallopt(M_MMAP_THRESHOLD, SCRATCH_MMAP_BYTES);
+		mallopt(M_TRIM_THRESHOLD, SCRATCH_TRIM_BYTES);
+		malloc_tuned = true;
+	}
+#endif
 	tf_parallel_set_threads(threads_setting);
 	core_bytes_requested = 0;
 	scratch = AllocSetContextCreate(CurrentMemoryContext, "transformer scratch",
