@@ -97,33 +97,11 @@ static void
 layernorm_range(void *ctx, int begin, int end, int worker)
 {
 	const LayerNormJob *job = ctx;
-	float	   *x = job->x;
-	const float *residual = job->residual;
-	int			d = job->d;
-	const float *gamma = job->gamma;
-	const float *beta = job->beta;
-	float		eps = job->eps;
 
 	for (int i = begin; i < end; i++)
-	{
-		float	   *row = x + (size_t) i * d;
-		double		mean = 0,
-					var = 0;
-		float		inv;
-
-		if (residual != NULL)
-			for (int j = 0; j < d; j++)
-				row[j] += residual[(size_t) i * d + j];
-		for (int j = 0; j < d; j++)
-			mean += row[j];
-		mean /= d;
-		for (int j = 0; j < d; j++)
-			var += (row[j] - mean) * (row[j] - mean);
-		var /= d;
-		inv = (float) (1.0 / sqrt(var + eps));
-		for (int j = 0; j < d; j++)
-			row[j] = ((float) (row[j] - mean)) * inv * gamma[j] + beta[j];
-	}
+		tf_layernorm_row(job->x + (size_t) i * job->d,
+						 job->residual != NULL ? job->residual + (size_t) i * job->d : NULL,
+						 job->d, job->gamma, job->beta, job->eps);
 }
 
 void

@@ -162,14 +162,94 @@ tf_gelu_lanes(float *x, int n)
 	return 0;
 }
 
-/* Not called where tf_simd_available() is false; kept correct. */
-void
-tf_rowgemm(const float *x, int n, int in, const float *w, int out, float *y, int ldy)
-{
-	for (int i = 0; i < n; i++)
-		for (int j = 0; j < out; j++)
-			for (int k = 0; k < in; k++)
-				y[(size_t) i * ldy + j] += x[(size_t) i * in + k] * w[(size_t) j * in + k];
+#endif
+
+/*
+ * LayerNorm rows (tf_layernorm_row), built for every level from one
+ * definition over GCC's generic vectors of 16 floats, which each level
+ * lowers to its own registers (AVX-512: one, AVX2: two, SSE2: four):
+ * the same operations lane by lane, with no multiply-add fused (the
+ * function's fp-contract=off), so every level gives the same floats bit
+ * for bit. The sums of the mean and the variance are kept in 16 float
+ * lanes and added up in double in lane order; the tail past the last
+ * whole vector is added in double.
+ */
+typedef float LayerNormVec __attribute__((vector_size(64), aligned(4), may_alias));
+#define LN_WIDTH 16
+
+/* no fused multiply-adds from here on (clang: the rest of this file) */
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#define NO_CONTRACTION
+#else
+#define NO_CONTRACTION __attribute__((optimize("fp-contract=off")))
+#endif
+
+#define LAYERNORM_ROW(NAME, TARGET) \
+static TARGET NO_CONTRACTION void \
+NAME(float *row, const float *residual, int d, const float *gamma, const float *beta, float eps) \
+{ \
+	LayerNormVec lanes = {0}; \
+	double		mean = 0, \
+				var = 0; \
+	float		m, \
+				inv; \
+	int			j; \
+\
+	for (j = 0; j + LN_WIDTH <= d; j += LN_WIDTH) \
+	{ \
+		LayerNormVec *v = (LayerNormVec *) (row + j); \
+\
+		if (residual != NULL) \
+			*v += *(const LayerNormVec *) (residual + j); \
+		lanes += *v; \
+	} \
+	for (int i = 0; i < LN_WIDTH; i++) \
+		mean += lanes[i]; \
+	for (; j < d; j++) \
+		mean += residual != NULL ? (row[j] += residual[j]) : row[j]; \
+	m = (float) (mean / d); \
+	lanes = (LayerNormVec) {0}; \
+	for (j = 0; j + LN_WIDTH <= d; j += LN_WIDTH) \
+	{ \
+		LayerNormVec t = *(const LayerNormVec *) (row + j) - m; \
+\
+		lanes += t * t; \
+	} \
+	for (int i = 0; i < LN_WIDTH; i++) \
+		var += lanes[i]; \
+	for (; j < d; j++) \
+		var += ((double) row[j] - m) * ((double) row[j] - m); \
+	inv = (float) (1.0 / sqrt(var / d + eps)); \
+	for (j = 0; j + LN_WIDTH <= d; j += LN_WIDTH) \
+	{ \
+		LayerNormVec *v = (LayerNormVec *) (row + j); \
+\
+		*v = (*v - m) * inv * *(const LayerNormVec *) (gamma + j) + *(const LayerNormVec *) (beta + j); \
+	} \
+	for (; j < d; j++) \
+		row[j] = (row[j] - m) * inv * gamma[j] + beta[j]; \
 }
 
+LAYERNORM_ROW(layernorm_plain, )
+
+#if defined(__x86_64__)
+LAYERNORM_ROW(layernorm_avx2, AVX2)
+LAYERNORM_ROW(layernorm_avx512, AVX512)
 #endif
+
+void
+tf_layernorm_row(float *row, const float *residual, int d, const float *gamma,
+				 const float *beta, float eps)
+{
+#if defined(__x86_64__)
+	TfIsa		level = tf_cpu_level();
+
+	if (level >= TF_ISA_AVX512)
+		layernorm_avx512(row, residual, d, gamma, beta, eps);
+	else if (level == TF_ISA_AVX2)
+		layernorm_avx2(row, residual, d, gamma, beta, eps);
+	else
+#endif
+		layernorm_plain(row, residual, d, gamma, beta, eps);
+}

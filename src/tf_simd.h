@@ -16,6 +16,7 @@
  * tf_exp_lanes: the exponential sums of a log-softmax over a vocabulary,
  * eight at a time (glibc's libmvec). tf_gelu_lanes: the exact GELU of
  * BERT's feed-forward layers, 8 or 16 at a time (libmvec's erff).
+ * tf_layernorm_row: LayerNorm, 16 floats at a time at every level.
  */
 #ifndef TF_SIMD_H
 #define TF_SIMD_H
@@ -65,5 +66,13 @@ int			tf_exp_lanes(const float *x, int n, float max, float lanes[8]);
  * GELU in double precision (test_kernels), as the scalar erff.
  */
 int			tf_gelu_lanes(float *x, int n);
+
+/*
+ * One row of tf_add_layernorm (tf_kernels.h): row[d] += residual[d] (NULL:
+ * none), then normalized to mean 0 and variance 1 and scaled by gamma[d]
+ * and beta[d]; 16 floats at a time, the same floats at every level.
+ */
+void		tf_layernorm_row(float *row, const float *residual, int d, const float *gamma,
+							 const float *beta, float eps);
 
 #endif							/* TF_SIMD_H */
