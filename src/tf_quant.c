@@ -442,8 +442,9 @@ tf_int8_linear(const uint8_t *xq, const float *xs, const int32_t *xz, int n, int
 /* ---- packed weights (tf_int8_pack, tf_int8_linear_packed) ---- */
 
 #define PANEL TF_QUANT_PANEL
-#define PACKED_ROWS 12			/* rows of a VNNI tile: 12 x 2 panels = 24 accumulators */
-#define PACKED_BLOCK_BYTES (256 * 1024)	/* packed weights per pass of the row tiles */
+#define PACKED_ROWS 4			/* rows of a VNNI tile */
+#define PACKED_PANELS 4			/* panels of a VNNI tile: 16 accumulators */
+#define PACKED_BLOCK_BYTES (64 * 1024)	/* packed weights per pass of the row tiles */
 
 size_t
 tf_int8_packed_bytes(int rows, int ld)
@@ -611,7 +612,7 @@ store_panel_vnni(const PackedLayer *L, __m512i a, int p, float xs, int32_t xz, f
 
 /*
  * Rows i .. i + rows - 1 by panels p .. p + panels - 1 (constants where
- * inlined; rows x panels <= 24): per k-group, one 64-byte load of each
+ * inlined; rows <= PACKED_ROWS, panels <= PACKED_PANELS): per k-group, one 64-byte load of each
  * panel, a broadcast of each row's 4 bytes, and a vpdpbusd per row and
  * panel into 16 channel sums; then the sums dequantized into y.
  */
@@ -621,21 +622,21 @@ tile_packed_vnni(const PackedLayer *L, int i, int rows, int p, int panels)
 	size_t		panel_bytes = (size_t) PANEL * L->ld;
 	const uint8_t *x = L->xq + (size_t) i * L->ld;
 	const int8_t *w = L->wp + p * panel_bytes;
-	__m512i		a[PACKED_ROWS][4];	/* a[r][q]: the sums of row r, panel p + q */
+	__m512i		a[PACKED_ROWS][PACKED_PANELS];	/* a[r][q]: the sums of row r, panel p + q */
 
-#pragma GCC unroll 12
+#pragma GCC unroll 4
 	for (int r = 0; r < rows; r++)
 #pragma GCC unroll 4
 		for (int q = 0; q < panels; q++)
 			a[r][q] = _mm512_setzero_si512();
 	for (int g = 0; g < L->ld / 4; g++)
 	{
-		__m512i		wv[4];
+		__m512i		wv[PACKED_PANELS];
 
 #pragma GCC unroll 4
 		for (int q = 0; q < panels; q++)
 			wv[q] = _mm512_loadu_si512(w + q * panel_bytes + (size_t) g * 64);
-#pragma GCC unroll 12
+#pragma GCC unroll 4
 		for (int r = 0; r < rows; r++)
 		{
 			int32_t		four;
@@ -648,7 +649,7 @@ tile_packed_vnni(const PackedLayer *L, int i, int rows, int p, int panels)
 				a[r][q] = _mm512_dpbusd_epi32(a[r][q], xv, wv[q]);
 		}
 	}
-#pragma GCC unroll 12
+#pragma GCC unroll 4
 	for (int r = 0; r < rows; r++)
 #pragma GCC unroll 4
 		for (int q = 0; q < panels; q++)
@@ -656,19 +657,20 @@ tile_packed_vnni(const PackedLayer *L, int i, int rows, int p, int panels)
 							 L->y + (size_t) (i + r) * L->ldy);
 }
 
-/* Rows i .. i + rows - 1 (a constant where inlined) by panels [pb, pe):
- * 2 panels a tile, 4 for 6 rows or fewer (enough independent sums to
- * cover vpdpbusd's latency). */
+/* Rows i .. i + rows - 1 (a constant where inlined) by panels [pb, pe),
+ * PACKED_PANELS a tile, then the last 2 and 1. */
 static inline VNNI __attribute__((always_inline)) void
 tile_row_packed_vnni(const PackedLayer *L, int i, int rows, int pb, int pe)
 {
 	int			p = pb;
 
-	if (rows <= 6)
-		for (; p + 4 <= pe; p += 4)
-			tile_packed_vnni(L, i, rows, p, 4);
-	for (; p + 2 <= pe; p += 2)
+	for (; p + PACKED_PANELS <= pe; p += PACKED_PANELS)
+		tile_packed_vnni(L, i, rows, p, PACKED_PANELS);
+	if (p + 2 <= pe)
+	{
 		tile_packed_vnni(L, i, rows, p, 2);
+		p += 2;
+	}
 	if (p < pe)
 		tile_packed_vnni(L, i, rows, p, 1);
 }
@@ -685,7 +687,7 @@ linear_packed_vnni(const PackedLayer *L)
 				p1 = (L->c1 + PANEL - 1) / PANEL;
 	int			block = PACKED_BLOCK_BYTES / (PANEL * L->ld);
 
-	block = block < 4 ? 4 : block - block % 4;
+	block = block < PACKED_PANELS ? PACKED_PANELS : block - block % PACKED_PANELS;
 	for (int pb = p0; pb < p1; pb += block)
 	{
 		int			pe = p1 - pb < block ? p1 : pb + block;
@@ -696,11 +698,15 @@ linear_packed_vnni(const PackedLayer *L)
 		/* the last rows, fewer than a tile, in one pass over the block */
 		switch (L->n - i)
 		{
-#define ROWS_CASE(R) case R: tile_row_packed_vnni(L, i, R, pb, pe); break;
-				ROWS_CASE(11) ROWS_CASE(10) ROWS_CASE(9) ROWS_CASE(8)
-				ROWS_CASE(7) ROWS_CASE(6) ROWS_CASE(5) ROWS_CASE(4)
-				ROWS_CASE(3) ROWS_CASE(2) ROWS_CASE(1)
-#undef ROWS_CASE
+			case 3:
+				tile_row_packed_vnni(L, i, 3, pb, pe);
+				break;
+			case 2:
+				tile_row_packed_vnni(L, i, 2, pb, pe);
+				break;
+			case 1:
+				tile_row_packed_vnni(L, i, 1, pb, pe);
+				break;
 		}
 	}
 }
