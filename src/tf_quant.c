@@ -5,6 +5,18 @@
  * of xq by rows of wq (4 x 4 on VNNI, 4 x 2 with vpmaddwd): each load of a
  * row of one serves every row of the other, and a tile's rows of wq stay in
  * the L1 cache while every row of xq passes over them.
+ *
+ * tf_int8_linear_packed runs on weights packed in panels of 16 channels
+ * (tf_quant.h): on VNNI a tile of 4 rows by 4 panels keeps 16 registers of
+ * 16 channel sums each, fed per k-group by one load of each panel and a
+ * broadcast of 4 bytes of each row, and dequantizes them straight from the
+ * registers, with no reduction across lanes. (A tile of 24 registers, 12
+ * rows by 2 panels, would load less per product, but GCC then copies and
+ * spills the sums in the inner loop and it runs at half the speed.) The
+ * panels are taken in blocks of 64 kB that stay in the L2 cache while every
+ * tile of rows passes over them. The other paths compute a panel's 16 sums
+ * for 2 rows at a time (vpmaddwd or plain C) and dequantize them as
+ * tf_int8_linear does.
  */
 #include "tf_quant.h"
 
