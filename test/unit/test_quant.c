@@ -413,7 +413,8 @@ check_pack_layout(void)
  * int32 sums (tf_int8_dot_naive on the row-major weights) dequantized by
  * the formula in plain C, in the order every path uses (xs ws first, then
  * times the sum, then added to y): bit for bit, y's columns past c1 - c0
- * untouched. Then the sums alone (xs = ws = 1, xz = 0, y = 0: y is the
+ * untouched; over all channels, also equal to tf_int8_linear on the
+ * row-major weights (applied twice, once each, to the same y). Then the sums alone (xs = ws = 1, xz = 0, y = 0: y is the
  * sum converted to float), exact whenever |sum| < 2^24, i.e. ld <= 512.
  * fill 0: random bytes with the extremes mixed in; 1: only extremes (xq 0
  * or 255, wq -127 or 127). Returns the number of differing values.
@@ -485,6 +486,16 @@ check_packed(int n, int rows, int in, int fill)
 			tf_int8_linear_packed(xq, xs, xz, n, ld, wp, ws, wsum, c0, c1, y, ldy);
 			for (size_t i = 0; i < (size_t) n * ldy; i++)
 				differ += !same_float(y[i], ref[i]);
+			if (c0 == 0 && c1 == rows)
+			{
+				/* and tf_int8_linear on the row-major weights gives the same */
+				for (size_t i = 0; i < (size_t) n * ldy; i++)
+					ref[i] = y[i];
+				tf_int8_linear(xq, xs, xz, n, ld, wq, ws, wsum, rows, ref, ldy);
+				tf_int8_linear_packed(xq, xs, xz, n, ld, wp, ws, wsum, 0, rows, y, ldy);
+				for (size_t i = 0; i < (size_t) n * ldy; i++)
+					differ += !same_float(y[i], ref[i]);
+			}
 		}
 	if (ld <= 512)
 	{
