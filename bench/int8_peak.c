@@ -9,15 +9,18 @@
  * the CPU has AVX-512 VNNI, else vpmaddwd on 256-bit registers (16
  * multiply-adds of int16: the AVX2 path widens int8 to int16), twelve
  * independent accumulators to cover the latency. A multiply-add counts as
- * two operations. Then tf_int8_linear (quantized activations times int8
- * weights, dequantized into float, as every int8 linear layer runs) over
- * the shapes of the shipped models' layers at 1 and 32 rows. Prints
+ * two operations. Then the int8 linear layer (quantized activations times
+ * int8 weights, dequantized into float, as every int8 linear layer runs)
+ * over the layer shapes of MiniLM, Marian and the shipped models at 1, 32
+ * and 320 rows, twice: tf_int8_linear on row-major weights and
+ * tf_int8_linear_packed on the weights packed in panels. Prints
  *
  *   peak PATH median_gops X
- *   linear n N in K out M median_gops X percent_of_peak P
+ *   linear n N in K out M median_gops X percent_of_peak P packed_gops Y packed_percent Q
  *
  * (medians of REPEATS timings, each of at least 0.2 s).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -114,15 +117,20 @@ peak_gops(int repeats, const char **path)
 	return result;
 }
 
-/* Median GOP/s of tf_int8_linear over x[n, in] and w[out, in]. */
+/*
+ * Median GOP/s of the int8 linear layer over x[n, in] and w[out, in]:
+ * tf_int8_linear on row-major weights, or with `packed`
+ * tf_int8_linear_packed on the same weights packed once (as at load).
+ */
 static double
-linear_gops(int n, int in, int out, int repeats)
+linear_gops(int n, int in, int out, bool packed, int repeats)
 {
 	int			ld = tf_quant_stride(in);
 	float	   *x = random_floats((size_t) n * in, 1);
 	float	   *w = random_floats((size_t) out * in, 2);
 	float	   *y = calloc((size_t) n * out, sizeof(float));
 	int8_t	   *wq = malloc((size_t) out * ld);
+	int8_t	   *wp = malloc(tf_int8_packed_bytes(out, ld));
 	uint8_t    *xq = malloc((size_t) n * ld);
 	float	   *ws = malloc(sizeof(float) * out),
 			   *xs = malloc(sizeof(float) * n);
@@ -132,6 +140,7 @@ linear_gops(int n, int in, int out, int repeats)
 	double		result;
 
 	tf_quantize_weights(w, out, in, ld, wq, ws, wsum);
+	tf_int8_pack(wq, out, ld, wp);
 	for (int r = 0; r < repeats; r++)
 	{
 		double		t0 = seconds(CLOCK_MONOTONIC);
@@ -141,13 +150,16 @@ linear_gops(int n, int in, int out, int repeats)
 		{
 			/* the activations are quantized at every product, as in a model */
 			tf_quantize_rows(x, n, in, ld, xq, xs, xz);
-			tf_int8_linear(xq, xs, xz, n, ld, wq, ws, wsum, out, y, out);
+			if (packed)
+				tf_int8_linear_packed(xq, xs, xz, n, ld, wp, ws, wsum, 0, out, y, out);
+			else
+				tf_int8_linear(xq, xs, xz, n, ld, wq, ws, wsum, out, y, out);
 			calls++;
 		} while (seconds(CLOCK_MONOTONIC) - t0 < 0.2);
 		rates[r] = 2.0 * n * in * out * calls / (seconds(CLOCK_MONOTONIC) - t0) * 1e-9;
 	}
 	result = median(rates, repeats);
-	free(x), free(w), free(y), free(wq), free(xq), free(ws), free(xs), free(wsum), free(xz);
+	free(x), free(w), free(y), free(wq), free(wp), free(xq), free(ws), free(xs), free(wsum), free(xz);
 	free(rates);
 	return result;
 }
@@ -156,12 +168,15 @@ int
 main(int argc, char **argv)
 {
 	int			repeats = argc > 1 ? atoi(argv[1]) : 5;
-	/* {rows, in, out}: bert-embed-en's attention (qkv), feed-forward in and
-	 * out; marian-en-de's output projection over 8,001 words */
-	static const int shapes[][3] = {
-		{1, 256, 768}, {1, 256, 1024}, {1, 1024, 256}, {1, 256, 8001},
-		{32, 256, 768}, {32, 256, 1024}, {32, 1024, 256}, {32, 256, 8001},
+	/* {in, out}: all-MiniLM-L6-v2's attention (qkv), output, feed-forward
+	 * in and out (the ONNX Runtime comparison's model, figure 11);
+	 * marian-en-de's feed-forward in; bert-embed-en's qkv and feed-forward
+	 * in and out; marian-en-de's output projection over 8,001 words */
+	static const int shapes[][2] = {
+		{384, 1152}, {384, 384}, {384, 1536}, {1536, 384}, {512, 2048},
+		{256, 768}, {256, 1024}, {1024, 256}, {256, 8001},
 	};
+	static const int batches[] = {1, 32, 320};	/* rows: one token, a few sentences, a batch */
 	const char *path;
 	double		peak;
 
@@ -172,12 +187,18 @@ main(int argc, char **argv)
 	}
 	peak = peak_gops(repeats, &path);
 	printf("peak %s median_gops %.1f\n", path, peak);
-	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
-	{
-		double		gops = linear_gops(shapes[i][0], shapes[i][1], shapes[i][2], repeats);
+	for (size_t b = 0; b < sizeof(batches) / sizeof(batches[0]); b++)
+		for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
+		{
+			int			n = batches[b],
+						in = shapes[i][0],
+						out = shapes[i][1];
+			double		gops = linear_gops(n, in, out, false, repeats),
+						packed = linear_gops(n, in, out, true, repeats);
 
-		printf("linear n %d in %d out %d median_gops %.1f percent_of_peak %.0f\n", shapes[i][0],
-			   shapes[i][1], shapes[i][2], gops, peak > 0 ? 100 * gops / peak : 0);
-	}
+			printf("linear n %d in %d out %d median_gops %.1f percent_of_peak %.0f"
+				   " packed_gops %.1f packed_percent %.0f\n", n, in, out, gops,
+				   peak > 0 ? 100 * gops / peak : 0, packed, peak > 0 ? 100 * packed / peak : 0);
+		}
 	return 0;
 }

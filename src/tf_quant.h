@@ -27,6 +27,7 @@
 #ifndef TF_QUANT_H
 #define TF_QUANT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define TF_QUANT_ALIGN 64
@@ -71,5 +72,44 @@ void		tf_int8_dot_naive(const uint8_t *xq, int n, int ld, const int8_t *wq, int 
 void		tf_int8_linear(const uint8_t *xq, const float *xs, const int32_t *xz, int n, int ld,
 						   const int8_t *wq, const float *ws, const int32_t *wsum, int cols,
 						   float *y, int ldy);
+
+/*
+ * Packed weights: the layout the int8 linear layers of a model run on. The
+ * output channels are taken in panels of TF_QUANT_PANEL; within a panel,
+ * each group of 4 consecutive k holds those 4 bytes of each of the 16
+ * channels in turn, so one 64-byte load gives vpdpbusd 4 products to sum
+ * for each of 16 channels: the kernel broadcasts 4 bytes of an activation
+ * row against it and keeps one int32 sum per channel in each lane, with no
+ * reduction across lanes, and dequantizes 16 channels at once.
+ */
+#define TF_QUANT_PANEL 16		/* output channels per packed panel */
+
+/* Bytes of the packed form of wq[rows, ld]: rows rounded up to a multiple
+ * of TF_QUANT_PANEL, times ld. */
+size_t		tf_int8_packed_bytes(int rows, int ld);
+
+/*
+ * Pack row-major wq[rows, ld] (ld a multiple of TF_QUANT_ALIGN, padding
+ * zero) into wp: wp[((p * (ld / 4) + g) * 16 + c) * 4 + j] = wq[16 p + c,
+ * 4 g + j] for panel p, k-group g, channel c < 16, j < 4; channels at or
+ * past rows are zero.
+ */
+void		tf_int8_pack(const int8_t *wq, int rows, int ld, int8_t *wp);
+
+/*
+ * The int8 linear layer on packed weights, for output channels [c0, c1) of
+ * the matrix (c0 need not be a multiple of 16: a partial panel stores only
+ * its channels):
+ *   y[i, c - c0] += xs[i] ws[c] (sum_k xq[i,k] wq[c,k] - xz[i] wsum[c])
+ * for i < n, c0 <= c < c1; xq[n, ld] as tf_quantize_rows gives; ws, wsum
+ * indexed by absolute channel c; y has row stride ldy. The same int32 sums
+ * and the same floats as tf_int8_linear, bit for bit, on every path (VNNI
+ * at avx512 when the CPU has it, else vpmaddwd at avx2 or avx512, else
+ * scalar). Single-threaded (callers split channel ranges over threads,
+ * ranges multiples of 16 except the last).
+ */
+void		tf_int8_linear_packed(const uint8_t *xq, const float *xs, const int32_t *xz, int n, int ld,
+								  const int8_t *wp, const float *ws, const int32_t *wsum, int c0, int c1,
+								  float *y, int ldy);
 
 #endif							/* TF_QUANT_H */

@@ -17,6 +17,9 @@
  *    0 exact, zero rows with scale 0; the int8 linear layer against the
  *    float formula of the scheme in double (relative 1e-5), and against the
  *    float32 product within the scheme's own error bound.
+ *  - Packed int8 weights (tf_int8_pack, tf_int8_linear_packed): the layout
+ *    byte for byte; the layer over many shapes and channel sub-ranges equal
+ *    bit for bit to the naive sums dequantized in plain C, sums exact.
  */
 #include <stdlib.h>
 
@@ -376,6 +379,163 @@ check_int8_linear(const char *path, int n, int rows, int cols)
 	free(image), free(w), free(x), free(b), free(y), free(exact), free(xq), free(xs), free(xz);
 }
 
+/*
+ * tf_int8_pack's layout: every byte where tf_quant.h says (channels past
+ * rows zero), and tf_int8_packed_bytes.
+ */
+static void
+check_pack_layout(void)
+{
+	int			rows = 37,
+				ld = 128;
+	int8_t	   *wq = malloc((size_t) rows * ld);
+	int8_t	   *wp = malloc(tf_int8_packed_bytes(rows, ld));
+	int			bad = 0;
+
+	for (size_t i = 0; i < (size_t) rows * ld; i++)
+		wq[i] = (int8_t) (next_random() % 255 - 127);
+	tf_int8_pack(wq, rows, ld, wp);
+	for (int p = 0; p < 3; p++)
+		for (int g = 0; g < ld / 4; g++)
+			for (int c = 0; c < 16; c++)
+				for (int j = 0; j < 4; j++)
+					bad += wp[((p * (ld / 4) + g) * 16 + c) * 4 + j] !=
+						(16 * p + c < rows ? wq[(16 * p + c) * ld + 4 * g + j] : 0);
+	ok(tf_int8_packed_bytes(rows, ld) == 48 * 128 && tf_int8_packed_bytes(16, 64) == 16 * 64,
+	   "packed bytes: rows rounded up to 16, times ld");
+	ok(bad == 0, "packed layout as documented, channels past rows zero (%d bytes differ)", bad);
+	free(wq), free(wp);
+}
+
+/*
+ * tf_int8_linear_packed on the current path, over channels [c0, c1) for
+ * c0 in {0, 16, 5} and c1 in {rows, rows - 1, c0 + 1}, against the naive
+ * int32 sums (tf_int8_dot_naive on the row-major weights) dequantized by
+ * the formula in plain C, in the order every path uses (xs ws first, then
+ * times the sum, then added to y): bit for bit, y's columns past c1 - c0
+ * untouched; over all channels, also equal to tf_int8_linear on the
+ * row-major weights (applied twice, once each, to the same y). Then the sums alone (xs = ws = 1, xz = 0, y = 0: y is the
+ * sum converted to float), exact whenever |sum| < 2^24, i.e. ld <= 512.
+ * fill 0: random bytes with the extremes mixed in; 1: only extremes (xq 0
+ * or 255, wq -127 or 127). Returns the number of differing values.
+ */
+static int
+check_packed(int n, int rows, int in, int fill)
+{
+	int			ld = tf_quant_stride(in);
+	uint8_t    *xq = malloc((size_t) n * ld);
+	int8_t	   *wq = malloc((size_t) rows * ld);
+	int8_t	   *wp = malloc(tf_int8_packed_bytes(rows, ld));
+	int32_t    *sums = malloc(sizeof(int32_t) * (size_t) n * rows);	/* sums[n, rows] */
+	float	   *xs = malloc(sizeof(float) * n),
+			   *ws = malloc(sizeof(float) * rows),
+			   *ones = malloc(sizeof(float) * (n > rows ? n : rows));
+	int32_t    *xz = malloc(sizeof(int32_t) * n),
+			   *wsum = calloc(rows, sizeof(int32_t)),
+			   *zeros = calloc(n, sizeof(int32_t));
+	int			ldy = rows + 3;
+	float	   *y = malloc(sizeof(float) * (size_t) n * ldy),
+			   *ref = malloc(sizeof(float) * (size_t) n * ldy);
+	static const int starts[] = {0, 16, 5};
+	int			differ = 0;
+
+	for (size_t i = 0; i < (size_t) n * ld; i++)
+	{
+		unsigned	v = next_random();
+
+		xq[i] = fill == 1 || v % 7 == 0 ? (v & 8 ? 255 : 0) : (uint8_t) (v >> 4);
+	}
+	for (int r = 0; r < rows; r++)
+		for (int k = 0; k < ld; k++)
+		{
+			unsigned	v = next_random();
+			int8_t		w = fill == 1 || v % 5 == 0 ? (v & 8 ? 127 : -127) : (int8_t) (v % 255 - 127);
+
+			wq[(size_t) r * ld + k] = k < in ? w : 0;
+			wsum[r] += wq[(size_t) r * ld + k];
+		}
+	for (int i = 0; i < n; i++)
+	{
+		xs[i] = random_float(0.05f) + 0.06f;
+		xz[i] = (int32_t) (next_random() % 256);
+	}
+	for (int r = 0; r < rows; r++)
+		ws[r] = random_float(0.004f) + 0.005f;
+	for (int i = 0; i < (n > rows ? n : rows); i++)
+		ones[i] = 1;
+	tf_int8_dot_naive(xq, n, ld, wq, rows, sums, rows);
+	tf_int8_pack(wq, rows, ld, wp);
+	for (int s = 0; s < 3; s++)
+		for (int e = 0; e < 3; e++)
+		{
+			int			c0 = starts[s],
+						c1 = e == 0 ? rows : e == 1 ? rows - 1 : c0 + 1;
+
+			if (c0 >= c1 || c1 > rows)
+				continue;
+			for (size_t i = 0; i < (size_t) n * ldy; i++)
+				y[i] = ref[i] = random_float(1);
+			for (int i = 0; i < n; i++)
+				for (int c = c0; c < c1; c++)
+				{
+					float		scale = xs[i] * ws[c];
+					float		term = scale * (float) (sums[(size_t) i * rows + c] - xz[i] * wsum[c]);
+
+					ref[(size_t) i * ldy + c - c0] += term;
+				}
+			tf_int8_linear_packed(xq, xs, xz, n, ld, wp, ws, wsum, c0, c1, y, ldy);
+			for (size_t i = 0; i < (size_t) n * ldy; i++)
+				differ += !same_float(y[i], ref[i]);
+			if (c0 == 0 && c1 == rows)
+			{
+				/* and tf_int8_linear on the row-major weights gives the same */
+				for (size_t i = 0; i < (size_t) n * ldy; i++)
+					ref[i] = y[i];
+				tf_int8_linear(xq, xs, xz, n, ld, wq, ws, wsum, rows, ref, ldy);
+				tf_int8_linear_packed(xq, xs, xz, n, ld, wp, ws, wsum, 0, rows, y, ldy);
+				for (size_t i = 0; i < (size_t) n * ldy; i++)
+					differ += !same_float(y[i], ref[i]);
+			}
+		}
+	if (ld <= 512)
+	{
+		memset(y, 0, sizeof(float) * (size_t) n * ldy);
+		tf_int8_linear_packed(xq, ones, zeros, n, ld, wp, ones, wsum, 0, rows, y, ldy);
+		for (int i = 0; i < n; i++)
+			for (int c = 0; c < rows; c++)
+				differ += y[(size_t) i * ldy + c] != (float) sums[(size_t) i * rows + c];
+	}
+	free(xq), free(wq), free(wp), free(sums), free(xs), free(ws), free(ones);
+	free(xz), free(wsum), free(zeros), free(y), free(ref);
+	return differ;
+}
+
+/* check_packed over n x rows (in cycled over the depths), and extremes. */
+static void
+check_packed_shapes(const char *path)
+{
+	static const int ns[] = {1, 2, 3, 5, 11, 12, 13, 24, 25, 64, 100};
+	static const int rows[] = {1, 15, 16, 17, 31, 32, 33, 100, 384, 1152};
+	static const int ins[] = {1, 3, 63, 64, 65, 384, 1536};
+
+	for (size_t a = 0; a < sizeof(ns) / sizeof(int); a++)
+	{
+		int			differ = 0;
+
+		for (size_t b = 0; b < sizeof(rows) / sizeof(int); b++)
+			differ += check_packed(ns[a], rows[b], ins[(a + b) % 7], 0);
+		ok(differ == 0, "%s: packed int8 linear, %d rows by 1 to 1152 channels, sub-ranges, "
+		   "= naive sums dequantized, bit for bit (%d differ)", path, ns[a], differ);
+	}
+	for (size_t c = 0; c < sizeof(ins) / sizeof(int); c++)
+	{
+		int			differ = check_packed(13, 33, ins[c], 1) + check_packed(1, 47, ins[c], 1);
+
+		ok(differ == 0, "%s: packed int8 linear at depth %d, extremes only (0, 255 x -127, 127), "
+		   "bit for bit (%d differ)", path, ins[c], differ);
+	}
+}
+
 int
 main(void)
 {
@@ -391,6 +551,7 @@ main(void)
 	}
 	tf_blas_set_threads(1);
 	check_quantize();
+	check_pack_layout();
 	for (int level = TF_ISA_SCALAR; level <= (int) tf_cpu_hardware_level(); level++)
 	{
 		char		path[32];
@@ -420,6 +581,7 @@ main(void)
 		check_int8_linear(path, 3, 70, 45);
 		check_int8_linear(path, 67, 130, 256);
 		check_int8_linear(path, 130, 67, 1030);
+		check_packed_shapes(path);
 	}
 	tf_cpu_reset_cap();
 	return done_testing();
