@@ -63,7 +63,7 @@ tf_matrix_load(TfModelDir *dir, const TfTensorInfo *const *parts, int n_parts, b
 	out->format = dir->precision == TF_PRECISION_INT8 ? TF_FORMAT_INT8 :
 		dir->precision == TF_PRECISION_FLOAT32 ? TF_FORMAT_F32 : exact_format(parts, n_parts);
 	out->ld = out->format == TF_FORMAT_INT8 ? tf_quant_stride(out->cols) : out->cols;
-	out->packed = linear_only && out->format != TF_FORMAT_INT8;
+	out->packed = linear_only;
 	dir->formats |= 1u << out->format;
 	out->scales = out->sums = 0;
 	elem = out->format == TF_FORMAT_F32 ? sizeof(float) :
@@ -71,7 +71,9 @@ tf_matrix_load(TfModelDir *dir, const TfTensorInfo *const *parts, int n_parts, b
 	if (out->packed)
 	{
 		by_rows = tf_alloc_raw(elem * ((size_t) out->rows * out->ld + 1));
-		out->data = tf_arena_alloc(a, elem * tf_packed_elements(out->rows, out->cols), 64);
+		out->data = tf_arena_alloc(a, out->format == TF_FORMAT_INT8 ?
+								   tf_int8_packed_bytes(out->rows, out->ld) :
+								   elem * tf_packed_elements(out->rows, out->cols), 64);
 	}
 	else
 		out->data = tf_arena_alloc(a, elem * (size_t) out->rows * out->ld, 64);
@@ -112,7 +114,10 @@ tf_matrix_load(TfModelDir *dir, const TfTensorInfo *const *parts, int n_parts, b
 	}
 	if (by_rows != NULL)
 	{
-		tf_pack_panels(by_rows, out->rows, out->cols, elem, TF_ARENA_AT(a, out->data, char));
+		if (out->format == TF_FORMAT_INT8)
+			tf_int8_pack((const int8_t *) by_rows, out->rows, out->ld, TF_ARENA_AT(a, out->data, int8_t));
+		else
+			tf_pack_panels(by_rows, out->rows, out->cols, elem, TF_ARENA_AT(a, out->data, char));
 		tf_free(by_rows);
 	}
 }
@@ -266,15 +271,15 @@ typedef struct MatrixJob
 	float	   *const *scratch; /* scratch[worker] for 16-bit rows, else NULL */
 } MatrixJob;
 
-/* Columns [begin, end) of a MatrixJob: the bias (or 0), then the product;
- * packed, both in one pass. */
+/* Columns [begin, end) of a MatrixJob: the bias (or 0), then the product
+ * (packed 16-bit or float32 weights: both in one pass). */
 static void
 matrix_range(void *ctx, int begin, int end, int worker)
 {
 	const MatrixJob *job = ctx;
 	float	   *y = job->y + begin;
 
-	if (job->m->packed)
+	if (job->m->packed && job->m->format != TF_FORMAT_INT8)
 	{
 		tf_packed_product(job->m->format, job->in->x, job->in->n, job->in->cols,
 						  TF_AT(job->image, job->m->data, const void), job->r0 + begin,
@@ -289,8 +294,15 @@ matrix_range(void *ctx, int begin, int end, int worker)
 		else
 			memset(y + (size_t) i * job->out, 0, sizeof(float) * (end - begin));
 	}
-	tf_matrix_product(job->image, job->m, job->in, job->r0 + begin, job->r0 + end, y, job->out,
-					  job->scratch != NULL ? job->scratch[worker] : NULL);
+	if (job->m->packed)
+		tf_int8_linear_packed(job->in->xq, job->in->xs, job->in->xz, job->in->n, job->in->ld,
+							  TF_AT(job->image, job->m->data, const int8_t),
+							  TF_AT(job->image, job->m->scales, const float),
+							  TF_AT(job->image, job->m->sums, const int32_t),
+							  job->r0 + begin, job->r0 + end, y, job->out);
+	else
+		tf_matrix_product(job->image, job->m, job->in, job->r0 + begin, job->r0 + end, y,
+						  job->out, job->scratch != NULL ? job->scratch[worker] : NULL);
 }
 
 void

@@ -15,13 +15,14 @@
  * LayerNorm) stay float32.
  *
  * A matrix that is only ever multiplied (a linear layer's weights, not an
- * embedding table that is also looked up by rows) is loaded "packed" when
- * its format is F32, F16 or BF16: cut in panels of TF_PANEL rows for the
- * product kernels (tf_packed.h), which widen 16-bit weights as they read
- * them. Other F16 and BF16 products widen blocks of weight rows into a
- * float buffer (tf_widen.h) and run the float32 kernels over them; either
- * way their numbers are those of the float32 weights. INT8 products run
- * tf_quant.c's kernels.
+ * embedding table that is also looked up by rows) is loaded "packed": cut
+ * in panels of 16 rows for the product kernels, which then keep whole
+ * outputs in registers (tf_packed.h for F32, F16 and BF16, widening 16-bit
+ * weights as they read them; tf_quant.h's tf_int8_pack for INT8). Other
+ * F16 and BF16 products widen blocks of weight rows into a float buffer
+ * (tf_widen.h) and run the float32 kernels over them; either way their
+ * numbers are those of the float32 weights. INT8 products run tf_quant.c's
+ * kernels, packed or not with the same floats.
  */
 #ifndef TF_MATRIX_H
 #define TF_MATRIX_H
@@ -46,7 +47,8 @@ typedef struct TfMatrix
 	bool		packed;			/* data in panels (tf_packed.h), else by rows */
 	TfOffset	data;			/* [rows, ld] of float, uint16 (F16, BF16) or
 								 * int8; packed: tf_packed_elements(rows, cols)
-								 * floats or uint16 */
+								 * floats or uint16, tf_int8_packed_bytes(rows,
+								 * ld) int8 */
 	TfOffset	scales;			/* INT8: float[rows], row r = scales[r] * data[r] */
 	TfOffset	sums;			/* INT8: int32[rows], the sum of data[r] */
 } TfMatrix;
