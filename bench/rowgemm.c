@@ -60,7 +60,7 @@ time_product(Kernel kernel, int calls, int M, int in, const float *x, const floa
 		if (kernel == KERNEL_ROWS)
 			tf_rowgemm(x, M, in, w, out, y, out);
 		else if (kernel == KERNEL_PACKED)
-			tf_packed_product(TF_FORMAT_F32, x, M, in, wp, 0, out, y, out);
+			tf_packed_product(TF_FORMAT_F32, x, M, in, wp, 0, out, NULL, y, out);
 		else
 			tf_sgemm(false, true, M, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
 	return 2.0 * M * out * in * calls / (seconds(CLOCK_PROCESS_CPUTIME_ID) - t0) / 1e9;

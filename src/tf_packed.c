@@ -50,7 +50,8 @@ packed_weight(TfFormat format, const void *wp, int in, int c, int k)
 	}
 }
 
-/* tf_packed_product in plain C: one float sum per output, k in order. */
+/* tf_packed_product in plain C, summing as the vector paths do: the bias,
+ * then the sum of each block of TF_PACKED_KBLOCK inputs in order. */
 static void
 packed_product_scalar(TfFormat format, const float *x, int n, int in, const void *wp,
 					  int c0, int c1, const float *b, float *y, int ldy)
@@ -58,11 +59,17 @@ packed_product_scalar(TfFormat format, const float *x, int n, int in, const void
 	for (int i = 0; i < n; i++)
 		for (int c = c0; c < c1; c++)
 		{
-			float		sum = 0;
+			float		out = b != NULL ? b[c - c0] : 0.0f;
 
-			for (int k = 0; k < in; k++)
-				sum += x[(size_t) i * in + k] * packed_weight(format, wp, in, c, k);
-			y[(size_t) i * ldy + c - c0] = (b != NULL ? b[c - c0] : 0.0f) + sum;
+			for (int k0 = 0; k0 < in; k0 += TF_PACKED_KBLOCK)
+			{
+				float		sum = 0;
+
+				for (int k = k0; k < in && k < k0 + TF_PACKED_KBLOCK; k++)
+					sum += x[(size_t) i * in + k] * packed_weight(format, wp, in, c, k);
+				out += sum;
+			}
+			y[(size_t) i * ldy + c - c0] = out;
 		}
 }
 

@@ -21,9 +21,10 @@
  *
  * Weights are float32, or F16 / BF16 as the checkpoint has them (widened
  * inside the kernel, one vector at a time: the same float32 values as
- * tf_widen.h's). Each output is one float32 sum over k in order 0, 1, ...,
- * in - 1 with fused multiply-adds on the vector paths; the scalar path
- * (and the AVX2 path) give the same sums within float rounding.
+ * tf_widen.h's). Each output is the bias, then the float32 sum of each
+ * block of TF_PACKED_KBLOCK inputs (k in order) added in turn: the same
+ * order whatever the tile or the batch, with fused multiply-adds on the
+ * vector paths, so the paths agree within float rounding.
  */
 #ifndef TF_PACKED_H
 #define TF_PACKED_H
@@ -34,6 +35,7 @@
 #include "tf_matrix.h"
 
 #define TF_PANEL 16
+#define TF_PACKED_KBLOCK 64		/* inputs per partial sum */
 
 /* Elements of the packed form of a [rows, in] matrix: rows rounded up to a
  * multiple of TF_PANEL, times in. */
