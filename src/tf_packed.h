@@ -35,7 +35,7 @@
 #include "tf_matrix.h"
 
 #define TF_PANEL 16
-#define TF_PACKED_KBLOCK 64		/* inputs per partial sum */
+#define TF_PACKED_KBLOCK 128		/* inputs per partial sum */
 
 /* Elements of the packed form of a [rows, in] matrix: rows rounded up to a
  * multiple of TF_PANEL, times in. */
