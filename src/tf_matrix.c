@@ -18,6 +18,12 @@
  * in cache while every row of the activations passes over it). */
 #define ROWS_BLOCK 256
 
+/* Rows per thread from which a product over packed weights is split by
+ * rows rather than by output columns (tf_matrix_linear_rows), and the
+ * multiple its ranges keep (the packed kernel's tile height). */
+#define ROW_SPLIT_ROWS 48
+#define ROW_SPLIT_ALIGN 12
+
 const char *
 tf_format_name(TfFormat format)
 {
@@ -271,38 +277,69 @@ typedef struct MatrixJob
 	float	   *const *scratch; /* scratch[worker] for 16-bit rows, else NULL */
 } MatrixJob;
 
-/* Columns [begin, end) of a MatrixJob: the bias (or 0), then the product
- * (packed 16-bit or float32 weights: both in one pass). */
+/* y[rows, width] (row stride ldy) = the bias b[width] in every row, or 0. */
+static void
+fill_bias(float *y, int rows, int ldy, const float *b, int width)
+{
+	for (int i = 0; i < rows; i++)
+	{
+		if (b != NULL)
+			memcpy(y + (size_t) i * ldy, b, sizeof(float) * width);
+		else
+			memset(y + (size_t) i * ldy, 0, sizeof(float) * width);
+	}
+}
+
+/* Rows [i0, i1) by columns [begin, end) of a MatrixJob over a packed
+ * matrix: the bias and the product in one pass (int8: the bias, then the
+ * product added). */
+static void
+packed_block(const MatrixJob *job, int i0, int i1, int begin, int end)
+{
+	const TfMatrix *m = job->m;
+	const TfMatrixInput *in = job->in;
+	const float *b = job->b != NULL ? job->b + begin : NULL;
+	float	   *y = job->y + (size_t) i0 * job->out + begin;
+
+	if (m->format != TF_FORMAT_INT8)
+	{
+		tf_packed_product(m->format, in->x + (size_t) i0 * in->cols, i1 - i0, in->cols,
+						  TF_AT(job->image, m->data, const void), job->r0 + begin,
+						  job->r0 + end, b, y, job->out);
+		return;
+	}
+	fill_bias(y, i1 - i0, job->out, b, end - begin);
+	tf_int8_linear_packed(in->xq + (size_t) i0 * in->ld, in->xs + i0, in->xz + i0, i1 - i0, in->ld,
+						  TF_AT(job->image, m->data, const int8_t),
+						  TF_AT(job->image, m->scales, const float),
+						  TF_AT(job->image, m->sums, const int32_t),
+						  job->r0 + begin, job->r0 + end, y, job->out);
+}
+
+/* Columns [begin, end) of a MatrixJob: the bias (or 0), then the product. */
 static void
 matrix_range(void *ctx, int begin, int end, int worker)
 {
 	const MatrixJob *job = ctx;
 	float	   *y = job->y + begin;
 
-	if (job->m->packed && job->m->format != TF_FORMAT_INT8)
+	if (job->m->packed)
 	{
-		tf_packed_product(job->m->format, job->in->x, job->in->n, job->in->cols,
-						  TF_AT(job->image, job->m->data, const void), job->r0 + begin,
-						  job->r0 + end, job->b != NULL ? job->b + begin : NULL, y, job->out);
+		packed_block(job, 0, job->in->n, begin, end);
 		return;
 	}
+	fill_bias(y, job->in->n, job->out, job->b != NULL ? job->b + begin : NULL, end - begin);
+	tf_matrix_product(job->image, job->m, job->in, job->r0 + begin, job->r0 + end, y,
+					  job->out, job->scratch != NULL ? job->scratch[worker] : NULL);
+}
 
-	for (int i = 0; i < job->in->n; i++)
-	{
-		if (job->b != NULL)
-			memcpy(y + (size_t) i * job->out, job->b + begin, sizeof(float) * (end - begin));
-		else
-			memset(y + (size_t) i * job->out, 0, sizeof(float) * (end - begin));
-	}
-	if (job->m->packed)
-		tf_int8_linear_packed(job->in->xq, job->in->xs, job->in->xz, job->in->n, job->in->ld,
-							  TF_AT(job->image, job->m->data, const int8_t),
-							  TF_AT(job->image, job->m->scales, const float),
-							  TF_AT(job->image, job->m->sums, const int32_t),
-							  job->r0 + begin, job->r0 + end, y, job->out);
-	else
-		tf_matrix_product(job->image, job->m, job->in, job->r0 + begin, job->r0 + end, y,
-						  job->out, job->scratch != NULL ? job->scratch[worker] : NULL);
+/* Rows [begin, end) of a MatrixJob over a packed matrix, every column. */
+static void
+packed_rows_range(void *ctx, int begin, int end, int worker)
+{
+	const MatrixJob *job = ctx;
+
+	packed_block(job, begin, end, 0, job->out);
 }
 
 void
@@ -338,7 +375,18 @@ tf_matrix_linear_rows(const void *image, const TfMatrix *m, int r0, int r1,
 		}
 		job.scratch = scratch;
 	}
-	tf_parallel_for(out, TF_LINEAR_ALIGN, matrix_range, &job);
+	/*
+	 * Many rows over packed weights: each thread takes rows, every column,
+	 * so that it reads the rows it (or the layer before) wrote, from its
+	 * own cache; split by columns, every thread reads every row, half of
+	 * them from the other core's cache (2 threads ran a batch of 32 texts
+	 * 1.5 times as fast as one). Each output is computed by the same code
+	 * either way.
+	 */
+	if (m->packed && threads > 1 && n >= ROW_SPLIT_ROWS * threads)
+		tf_parallel_for(n, ROW_SPLIT_ALIGN, packed_rows_range, &job);
+	else
+		tf_parallel_for(out, TF_LINEAR_ALIGN, matrix_range, &job);
 	for (int w = 0; w < threads; w++)
 		if (own[w])
 			tf_free(scratch[w]);

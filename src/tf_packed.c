@@ -151,6 +151,18 @@ packed_product_scalar(TfFormat format, const float *x, int n, int in, const void
 	_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *) (p))), 16))
 #include "tf_packed.inc"
 
+/* The paths of each level, by format (TfFormat's F32, F16, BF16). */
+typedef void (*PackedPath) (const float *x, int n, int in, const void *weights, int c0, int c1,
+							const float *b, float *y, int ldy);
+static const PackedPath avx512_paths[] = {
+	[TF_FORMAT_F32] = packed_f32_avx512, [TF_FORMAT_F16] = packed_f16_avx512,
+	[TF_FORMAT_BF16] = packed_bf16_avx512
+};
+static const PackedPath avx2_paths[] = {
+	[TF_FORMAT_F32] = packed_f32_avx2, [TF_FORMAT_F16] = packed_f16_avx2,
+	[TF_FORMAT_BF16] = packed_bf16_avx2
+};
+
 void
 tf_packed_product(TfFormat format, const float *x, int n, int in, const void *wp,
 				  int c0, int c1, const float *b, float *y, int ldy)
@@ -158,32 +170,11 @@ tf_packed_product(TfFormat format, const float *x, int n, int in, const void *wp
 	TfIsa		level = tf_cpu_level();
 
 	if (level >= TF_ISA_AVX512)
-		switch (format)
-		{
-			case TF_FORMAT_F16:
-				packed_f16_avx512(x, n, in, wp, c0, c1, b, y, ldy);
-				return;
-			case TF_FORMAT_BF16:
-				packed_bf16_avx512(x, n, in, wp, c0, c1, b, y, ldy);
-				return;
-			default:
-				packed_f32_avx512(x, n, in, wp, c0, c1, b, y, ldy);
-				return;
-		}
-	if (level == TF_ISA_AVX2)
-		switch (format)
-		{
-			case TF_FORMAT_F16:
-				packed_f16_avx2(x, n, in, wp, c0, c1, b, y, ldy);
-				return;
-			case TF_FORMAT_BF16:
-				packed_bf16_avx2(x, n, in, wp, c0, c1, b, y, ldy);
-				return;
-			default:
-				packed_f32_avx2(x, n, in, wp, c0, c1, b, y, ldy);
-				return;
-		}
-	packed_product_scalar(format, x, n, in, wp, c0, c1, b, y, ldy);
+		avx512_paths[format](x, n, in, wp, c0, c1, b, y, ldy);
+	else if (level == TF_ISA_AVX2)
+		avx2_paths[format](x, n, in, wp, c0, c1, b, y, ldy);
+	else
+		packed_product_scalar(format, x, n, in, wp, c0, c1, b, y, ldy);
 }
 
 #else							/* not x86-64: plain C */

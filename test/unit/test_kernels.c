@@ -26,8 +26,10 @@
 #include "tf_blas.h"
 #include "tf_cpu.h"
 #include "tf_kernels.h"
+#include "tf_matrix.h"
 #include "tf_packed.h"
 #include "tf_parallel.h"
+#include "tf_quant.h"
 #include "tf_simd.h"
 #include "tf_widen.h"
 
@@ -69,6 +71,20 @@ check_rowgemm(int n, int in, int out)
 	free(x), free(w), free(start), free(y), free(ref);
 }
 
+/* ref[n, width] = the bias b[width] in every row (b NULL: zeros), where
+ * the naive product adds to it; y[n, width] = NaN, which the product under
+ * test must overwrite everywhere. */
+static void
+prepare_outputs(float *ref, float *y, int n, int width, const float *b)
+{
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < width; j++)
+		{
+			ref[(size_t) i * width + j] = b != NULL ? b[j] : 0.0f;
+			y[(size_t) i * width + j] = NAN;
+		}
+}
+
 /*
  * tf_packed_product over channels [c0, c1) of a [out, in] matrix in
  * `format`, packed, with a bias or none, against the naive product of the
@@ -108,11 +124,7 @@ check_packed(TfFormat format, int n, int in, int out, int c0, int c1)
 	{
 		double		diff;
 
-		for (int i = 0; i < n; i++)
-			for (int j = 0; j < width; j++)
-				ref[(size_t) i * width + j] = bias ? b[j] : 0.0f;
-		for (size_t i = 0; i < (size_t) n * width; i++)
-			y[i] = NAN;			/* every output must be overwritten */
+		prepare_outputs(ref, y, n, width, bias ? b : NULL);
 		tf_packed_product(format, x, n, in, wp, c0, c1, bias ? b : NULL, y, width);
 		tf_sgemm_naive(false, true, n, width, in, 1.0f, x, in, w + (size_t) c0 * in, in, 1.0f,
 					   ref, width);
@@ -122,6 +134,57 @@ check_packed(TfFormat format, int n, int in, int out, int c0, int c1)
 		   bias ? "with" : "no", diff);
 	}
 	free(x), free(w), free(b), free(y), free(ref), free(half), free(wp);
+}
+
+/*
+ * A packed matrix (float32, or int8) of out x in in an image, through
+ * tf_matrix_linear over n rows on `threads` threads against one thread:
+ * equal bit for bit, whether the rows (many) or the output columns (few)
+ * are shared out; and the float32 one against the naive product.
+ */
+static void
+check_packed_matrix(TfFormat format, int n, int in, int out, int threads)
+{
+	float	   *x = random_floats((size_t) n * in, 20 + n);
+	float	   *w = random_floats((size_t) out * in, 21);
+	float	   *b = random_floats(out, 22);
+	float	   *one = malloc(sizeof(float) * n * out);
+	float	   *many = malloc(sizeof(float) * n * out);
+	float	   *ref = malloc(sizeof(float) * n * out);
+	int			ld = format == TF_FORMAT_INT8 ? tf_quant_stride(in) : in;
+	int8_t	   *wq = malloc((size_t) out * ld);
+	char	   *image = malloc(64 + tf_packed_elements(out, ld) * sizeof(float) + 8 * (size_t) out);
+	TfMatrix	m = {.format = format, .rows = out, .cols = in, .ld = ld, .packed = true, .data = 64};
+
+	if (format == TF_FORMAT_INT8)
+	{
+		m.scales = 64 + tf_int8_packed_bytes(out, ld);
+		m.sums = m.scales + sizeof(float) * out;
+		tf_quantize_weights(w, out, in, ld, wq, (float *) (image + m.scales),
+							(int32_t *) (image + m.sums));
+		tf_int8_pack(wq, out, ld, (int8_t *) (image + 64));
+	}
+	else
+		tf_pack_panels(w, out, in, sizeof(float), image + 64);
+	tf_parallel_set_threads(1);
+	tf_matrix_linear(image, &m, x, n, b, one);
+	tf_parallel_set_threads(threads);
+	tf_matrix_linear(image, &m, x, n, b, many);
+	tf_parallel_set_threads(1);
+	ok(memcmp(one, many, sizeof(float) * n * out) == 0,
+	   "packed %s matrix, %d rows, %d -> %d, on %d threads: equal to one thread",
+	   tf_format_name(format), n, in, out, threads);
+	if (format == TF_FORMAT_F32)
+	{
+		double		diff;
+
+		prepare_outputs(ref, many, n, out, b);
+		tf_sgemm_naive(false, true, n, out, in, 1.0f, x, in, w, in, 1.0f, ref, out);
+		diff = max_abs_diff(one, ref, (size_t) n * out);
+		ok(diff <= TOLERANCE, "packed float32 matrix, %d rows, %d -> %d: max abs diff %.2g",
+		   n, in, out, diff);
+	}
+	free(x), free(w), free(b), free(one), free(many), free(ref), free(wq), free(image);
 }
 
 /* tf_linear with and without a bias, against the naive product. */
@@ -138,11 +201,7 @@ check_linear(int n, int in, int out)
 	{
 		double		diff;
 
-		for (int i = 0; i < n; i++)
-			for (int j = 0; j < out; j++)
-				ref[(size_t) i * out + j] = bias ? b[j] : 0.0f;
-		for (size_t i = 0; i < (size_t) n * out; i++)
-			y[i] = NAN;			/* tf_linear must overwrite every output */
+		prepare_outputs(ref, y, n, out, bias ? b : NULL);
 		tf_linear(x, n, in, w, bias ? b : NULL, out, y);
 		tf_sgemm_naive(false, true, n, out, in, 1.0f, x, in, w, in, 1.0f, ref, out);
 		diff = max_abs_diff(y, ref, (size_t) n * out);
@@ -357,6 +416,17 @@ main(void)
 		check_threaded(64, 96, 130, 2);
 		check_threaded(65, 96, 130, 2);
 		check_threaded(200, 384, 1536, 3);
+		/* split by columns (few rows) and by rows (48 and more per thread,
+		 * ranges of 12; a remainder), float32 and int8 */
+		for (int f = 0; f < 2; f++)
+		{
+			TfFormat	format = f == 0 ? TF_FORMAT_F32 : TF_FORMAT_INT8;
+
+			check_packed_matrix(format, 10, 384, 1152, 2);
+			check_packed_matrix(format, 96, 33, 40, 2);
+			check_packed_matrix(format, 320, 384, 384, 2);
+			check_packed_matrix(format, 301, 100, 130, 3);
+		}
 		check_gelu(1);
 		check_gelu(31);
 		check_gelu(100000);
